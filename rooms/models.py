@@ -1,1 +1,115 @@
-from django.db import models  # noqa: F401
+"""Rooms, friends' photos, the faces found in them and the identities they cluster into."""
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+
+
+class Room(models.Model):
+    """A challenge room: one host, their friends' photos, crowd photos and swaps."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rooms")
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def group_name(self) -> str:
+        """Name of the private Channels group that receives this room's progress events."""
+        return f"room-{self.pk}"
+
+
+def photo_upload_to(instance: "Photo", filename: str) -> str:
+    return f"rooms/{instance.room_id}/photos/{filename}"
+
+
+def face_thumb_upload_to(instance: "Face", filename: str) -> str:
+    return f"rooms/{instance.photo.room_id}/faces/{filename}"
+
+
+class ProcessingStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Photo(models.Model):
+    """A friend's photo, stored re-encoded (EXIF-oriented, no metadata)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to=photo_upload_to, width_field="width", height_field="height")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    original_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=ProcessingStatus.choices, default=ProcessingStatus.QUEUED)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["room", "sha256"], name="unique_photo_content_per_room")]
+
+    def __str__(self) -> str:
+        return self.original_name or f"photo {self.pk}"
+
+
+class Identity(models.Model):
+    """A person: the faces DBSCAN (or the host) grouped together."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="identities")
+    name = models.CharField(max_length=80, blank=True)
+    hidden = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "identities"
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"Person {self.pk}"
+
+
+class Face(models.Model):
+    """One detected face in a friend's photo."""
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="faces")
+    identity = models.ForeignKey(Identity, on_delete=models.SET_NULL, null=True, blank=True, related_name="faces")
+    left = models.IntegerField()
+    top = models.IntegerField()
+    width = models.IntegerField()
+    height = models.IntegerField()
+    landmarks = models.JSONField(default=list)  # 68 [x, y] points in photo pixels
+    embedding = models.BinaryField()  # 128 float32
+    quality = models.JSONField(default=dict)
+    thumbnail = models.ImageField(upload_to=face_thumb_upload_to, blank=True)
+    # Host decisions that re-clustering must respect.
+    ignored = models.BooleanField(default=False)  # "not a face / ignore"
+    pinned = models.BooleanField(default=False)  # moved by hand: keep its identity
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["photo_id", "left"]
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return (self.left, self.top, self.width, self.height)
+
+    def embedding_array(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.embedding), dtype=np.float32).astype(np.float64)
+
+    @staticmethod
+    def pack_embedding(vector: "np.ndarray") -> bytes:
+        return np.asarray(vector, dtype=np.float32).tobytes()
