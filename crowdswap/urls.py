@@ -1,7 +1,5 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from crowdswap import views
@@ -18,8 +16,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
-
-if not settings.AWS_STORAGE_BUCKET_NAME:
-    # Local media are served by the app itself; access control for private files
-    # lives in the views that link to them.
-    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
+# No public /media/ route: friends' photos are personal data, so every file is served by a
+# view that checks who is asking (and, on S3, hands out a short-lived presigned URL).
