@@ -3,5 +3,9 @@ from django.http import HttpRequest
 
 
 def site(request: HttpRequest) -> dict[str, object]:
-    """Expose site-wide settings that templates need."""
-    return {"SITE_URL": settings.SITE_URL, "FACEBOOK_ENABLED": settings.FACEBOOK_ENABLED}
+    """Expose the site-wide settings that templates need."""
+    # Read on every request (not at import) so override_settings and per-process env changes apply.
+    return {
+        "SITE_URL": settings.SITE_URL,
+        "FACEBOOK_ENABLED": bool(getattr(settings, "FACEBOOK_ENABLED", False)),
+    }

@@ -189,6 +189,8 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_LOGOUT_ON_GET = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CrowdSwap] "
+SOCIALACCOUNT_ADAPTER = "crowdswap.accounts.SocialAccountAdapter"
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CrowdSwap <noreply@crowdswap.local>")
 
