@@ -1,0 +1,1 @@
+"""CrowdSwap's face pipeline: pure Python, no Django; configuration comes in as arguments."""

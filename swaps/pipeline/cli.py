@@ -1,0 +1,168 @@
+"""The command line: detect, cluster and swap, printing a stable JSON contract on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Hashable, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+from . import batch, faces, identities, images, matching, swap
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed as one line on stderr."""
+
+
+def _face_json(face: faces.Face) -> dict[str, Any]:
+    return {"box": [int(v) for v in face.box], "quality": {k: float(v) for k, v in face.quality.items()}}
+
+
+def _paths(raw: Sequence[str]) -> list[str]:
+    found = images.find_images(list(raw))
+    for path in found:
+        if not Path(path).is_file():
+            raise CommandError(f"{path}: no such file")
+    if not found:
+        raise CommandError(f"no images found in {' '.join(raw)}")
+    return found
+
+
+def _detect(paths: list[str], workers: int | None) -> list[list[faces.Face]]:
+    try:
+        return batch.detect_files(paths, workers=workers)
+    except images.ImageError as exc:
+        # Name the file: in a batch the message alone would not say which one to fix.
+        for path in paths:
+            try:
+                images.load_image(path)
+            except images.ImageError as each:
+                raise CommandError(f"{path}: {each}") from exc
+        raise CommandError(str(exc)) from exc
+
+
+def _cluster(found: list[list[faces.Face]], paths: list[str]) -> list[int]:
+    flat = [(path, face) for path, per_photo in zip(paths, found, strict=True) for face in per_photo]
+    if not flat:
+        return []
+    return identities.cluster_faces(
+        np.array([face.embedding for _, face in flat]),
+        photo_keys=[path for path, _ in flat],
+        seeds_ok=[face.usable for _, face in flat],
+    )
+
+
+def cmd_detect(args: argparse.Namespace) -> dict[str, Any]:
+    paths = _paths(args.paths)
+    found = _detect(paths, args.workers)
+    return {path: {"faces": [_face_json(face) for face in per]} for path, per in zip(paths, found, strict=True)}
+
+
+def cmd_cluster(args: argparse.Namespace) -> dict[str, Any]:
+    paths = _paths(args.paths)
+    found = _detect(paths, args.workers)
+    labels = iter(_cluster(found, paths))
+    return {
+        path: {"faces": [{**_face_json(face), "identity": int(next(labels))} for face in per]}
+        for path, per in zip(paths, found, strict=True)
+    }
+
+
+def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
+    paths = _paths(args.friends)
+    if not Path(args.crowd).is_file():
+        raise CommandError(f"{args.crowd}: no such file")
+    found = _detect(paths, args.workers)
+    labels = _cluster(found, paths)
+    members: dict[int, list[tuple[str, faces.Face]]] = {}
+    flat = [(path, face) for path, per in zip(paths, found, strict=True) for face in per]
+    for (path, face), label in zip(flat, labels, strict=True):
+        if label >= 0:
+            members.setdefault(label, []).append((path, face))
+    # Identities with a usable face, most photographed first: those are the friends people know best.
+    chosen = sorted(
+        (label for label, items in members.items() if any(face.usable for _, face in items)),
+        key=lambda label: (-len(members[label]), label),
+    )
+    if args.count is not None:
+        chosen = chosen[: args.count]
+    if not chosen:
+        raise CommandError("no usable friend face found: use sharper, larger, front-facing photos")
+    try:
+        crowd_rgb = images.load_image(args.crowd)
+    except images.ImageError as exc:
+        raise CommandError(f"{args.crowd}: {exc}") from exc
+    crowd = faces.detect_faces(crowd_rgb)
+    if len(crowd) < len(chosen):
+        raise CommandError(
+            f"{args.crowd}: only {len(crowd)} faces found for {len(chosen)} friends; use a bigger crowd or --count"
+        )
+    height, width = crowd_rgb.shape[:2]
+    sources: dict[Hashable, tuple[str, faces.Face]] = {}
+    for label in chosen:
+        candidates = [item for item in members[label] if item[1].usable]
+        sources[label] = candidates[swap.best_source([face for _, face in candidates])]
+    matches = matching.assign(
+        {label: np.array([face.embedding for _, face in members[label]]) for label in chosen},
+        crowd,
+        image_size=(width, height),
+        source_yaws={label: float(sources[label][1].quality.get("yaw", 0.0)) for label in chosen},
+    )
+    # Now that each friend's target is known, prefer the friend's photo whose head is turned like the target's.
+    for m in matches:
+        candidates = [item for item in members[cast(int, m.identity)] if item[1].usable]
+        sources[m.identity] = candidates[swap.best_source([face for _, face in candidates], crowd[m.target])]
+    pairs = [(images.load_image(sources[m.identity][0]), sources[m.identity][1], crowd[m.target]) for m in matches]
+    result = swap.swap_faces(crowd_rgb, pairs)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_bytes(images.encode_jpeg(result))
+    hidden = [
+        {
+            "identity": cast(int, m.identity),  # keys are the cluster labels chosen above
+            "source": sources[m.identity][0],
+            "box": [int(v) for v in crowd[m.target].box],
+            "box_norm": [round(v, 6) for v in swap.answer_box(crowd[m.target], (width, height))],
+            "distance": round(m.distance, 6),
+        }
+        for m in matches
+    ]
+    return {"out": args.out, "hidden": hidden}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m swaps.pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (("detect", "find faces"), ("cluster", "find faces and group them into people")):
+        command = sub.add_parser(name, help=helptext)
+        command.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
+        command.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    command = sub.add_parser("swap", help="hide friends' faces in a crowd photo")
+    command.add_argument("--friends", nargs="+", required=True, help="friends' photos or folders")
+    command.add_argument("--crowd", required=True, help="the crowd photo")
+    command.add_argument("--out", required=True, help="where to write the result JPEG")
+    command.add_argument("--count", type=int, default=None, help="how many friends to hide (default: all)")
+    command.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand and print its JSON; return the exit status."""
+    args = build_parser().parse_args(argv)
+    handlers = {"detect": cmd_detect, "cluster": cmd_cluster, "swap": cmd_swap}
+    try:
+        if getattr(args, "count", None) is not None and args.count < 1:
+            raise CommandError("--count must be at least 1")
+        result = handlers[args.command](args)
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except images.ImageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    json.dump(result, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,58 @@
+"""Session-wide face data for the pipeline tests: every shared photo is detected once per run."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from swaps.pipeline import batch, faces, images
+
+
+@dataclass
+class IdentityData:
+    paths: list[str]
+    labels: list[str]
+    faces: list[list[faces.Face]]
+
+
+@pytest.fixture(scope="session")
+def identity_data(data_dir: Path) -> IdentityData:
+    """Return the faces of all 61 identity photos with their people, detected once on both cores."""
+    with open(data_dir / "identities" / "labels.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    paths = [str(data_dir / row["path"]) for row in rows]
+    return IdentityData(paths=paths, labels=[row["identity"] for row in rows], faces=batch.detect_files(paths))
+
+
+@pytest.fixture(scope="session")
+def person_embeddings(identity_data: IdentityData) -> dict[str, np.ndarray]:
+    """Return each person's usable-face embeddings, keyed by name."""
+    people: dict[str, list[np.ndarray]] = {}
+    for label, found in zip(identity_data.labels, identity_data.faces, strict=True):
+        people.setdefault(label, []).extend(face.embedding for face in found if face.usable)
+    return {name: np.array(vectors) for name, vectors in people.items()}
+
+
+@pytest.fixture(scope="session")
+def crowd_faces(data_dir: Path) -> dict[str, tuple[np.ndarray, list[faces.Face]]]:
+    """Return each crowd photo's pixels and faces, detected once."""
+    names = ["stadium.jpg", "couple.jpg", "selfie-many-people.jpg", "group-cc0.jpg"]
+    result = {}
+    for name in names:
+        rgb = images.load_image(data_dir / "crowds" / name)
+        result[name] = (rgb, faces.detect_faces(rgb))
+    return result
+
+
+def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Return the intersection over union of two (left, top, width, height) boxes."""
+    inter_w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    inter_h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if inter_w <= 0 or inter_h <= 0:
+        return 0.0
+    inter = inter_w * inter_h
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
