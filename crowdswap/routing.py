@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from swaps.consumers import HealthConsumer
+from swaps.consumers import HealthConsumer, RoomConsumer
 
 websocket_urlpatterns = [
     path("ws/health/", HealthConsumer.as_asgi()),
+    path("ws/rooms/<int:room_id>/", RoomConsumer.as_asgi()),
 ]

@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sites",
+    # Before channels: swaps overrides its runworker command (models load once, periodic sweep).
+    "rooms",
+    "swaps",
     "channels",
     "rest_framework",
     "rest_framework.authtoken",
@@ -53,8 +56,6 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.facebook",
-    "rooms",
-    "swaps",
 ]
 
 MIDDLEWARE = [
@@ -237,4 +238,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django attaches its own console handler; let its records reach the root handler only once.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }

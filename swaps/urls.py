@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from swaps import views
+
+urlpatterns = [
+    path("jobs/<int:job_id>/retry/", views.job_retry, name="job-retry"),
+]

@@ -26,6 +26,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_MEDIA_TMP, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _empty_channel_layer():
+    """Start every test with an empty in-memory channel layer (nudges must not leak between tests)."""
+    from channels.layers import InMemoryChannelLayer, channel_layers
+
+    for alias in list(channel_layers.backends):
+        layer = channel_layers[alias]
+        if isinstance(layer, InMemoryChannelLayer):
+            # What its async flush() does, done synchronously: browser tests run an event loop here.
+            layer.channels.clear()
+            layer.groups.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not DATA_DIR.is_dir():

@@ -168,9 +168,13 @@ def browser_server() -> Iterator[BrowserServer]:
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Launch Debian's Chromium once per session; Playwright never downloads a browser here."""
+    """Launch Debian's Chromium once per module; Playwright never downloads a browser here.
+
+    Not once per session: sync Playwright keeps an event loop running on this thread while
+    it is open, which would break later tests that use asyncio.run or the Django ORM.
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run browser tests")
     from playwright.sync_api import sync_playwright
