@@ -1,3 +1,22 @@
-from django.urls import path  # noqa: F401
+"""REST API routes for rooms, photos, identities, albums and crowd photos (mounted at /api/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from rooms import api
+
+urlpatterns = [
+    path("rooms/", api.RoomListView.as_view(), name="api-rooms"),
+    path("rooms/<int:room_id>/", api.RoomDetailView.as_view(), name="api-room"),
+    path("rooms/<int:room_id>/photos/", api.PhotoListView.as_view(), name="api-photos"),
+    path("rooms/<int:room_id>/photos/<int:photo_id>/", api.PhotoDetailView.as_view(), name="api-photo"),
+    path("rooms/<int:room_id>/identities/", api.IdentityListView.as_view(), name="api-identities"),
+    path("rooms/<int:room_id>/identities/merge/", api.IdentityMergeView.as_view(), name="api-identities-merge"),
+    path("rooms/<int:room_id>/identities/<int:identity_id>/", api.IdentityDetailView.as_view(), name="api-identity"),
+    path("rooms/<int:room_id>/faces/<int:face_id>/move/", api.FaceMoveView.as_view(), name="api-face-move"),
+    path("rooms/<int:room_id>/faces/<int:face_id>/ignore/", api.FaceIgnoreView.as_view(), name="api-face-ignore"),
+    path("rooms/<int:room_id>/lookalikes/", api.LookalikesView.as_view(), name="api-lookalikes"),
+    path("rooms/<int:room_id>/albums/", api.AlbumListView.as_view(), name="api-albums"),
+    path("rooms/<int:room_id>/albums/<int:identity_id>.zip", api.AlbumZipView.as_view(), name="api-album-zip"),
+    path("rooms/<int:room_id>/crowds/", api.CrowdListView.as_view(), name="api-crowds"),
+    path("rooms/<int:room_id>/crowds/<int:crowd_id>/", api.CrowdDetailView.as_view(), name="api-crowd"),
+]

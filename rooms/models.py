@@ -103,6 +103,9 @@ class Face(models.Model):
     class Meta:
         ordering = ["photo_id", "left"]
 
+    def __str__(self) -> str:
+        return f"face {self.pk} in photo {self.photo_id}"
+
     @property
     def box(self) -> tuple[int, int, int, int]:
         return (self.left, self.top, self.width, self.height)

@@ -1,3 +1,30 @@
-from django.urls import path  # noqa: F401
+"""HTML pages for rooms (mounted at /rooms/), and the owner-checked file routes they show."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from rooms import api, views
+
+app_name = "rooms"
+
+urlpatterns = [
+    path("", views.room_list, name="list"),
+    path("<int:room_id>/", views.room_detail, name="detail"),
+    path("<int:room_id>/edit", views.room_update, name="update"),
+    path("<int:room_id>/delete", views.room_delete, name="delete"),
+    path("<int:room_id>/photos/upload", views.photo_upload, name="photo-upload"),
+    path("<int:room_id>/photos/<int:photo_id>/delete", views.photo_delete, name="photo-delete"),
+    path("<int:room_id>/identities/merge", views.identity_merge, name="identity-merge"),
+    path("<int:room_id>/identities/<int:identity_id>/rename", views.identity_rename, name="identity-rename"),
+    path("<int:room_id>/identities/<int:identity_id>/hide", views.identity_hide, name="identity-hide"),
+    path("<int:room_id>/faces/<int:face_id>/move", views.face_move, name="face-move"),
+    path("<int:room_id>/faces/<int:face_id>/ignore", views.face_ignore, name="face-ignore"),
+    path("<int:room_id>/albums/", views.album_list, name="albums"),
+    path("<int:room_id>/albums/<int:identity_id>.zip", views.album_zip, name="album-zip"),
+    path("<int:room_id>/crowds/", views.crowd_list, name="crowds"),
+    path("<int:room_id>/crowds/upload", views.crowd_upload, name="crowd-upload"),
+    path("<int:room_id>/crowds/<int:crowd_id>/delete", views.crowd_delete, name="crowd-delete"),
+    # Files: owner only, session or token; there is no public /media/ route.
+    path("<int:room_id>/photos/<int:object_id>/image", api.PhotoImageView.as_view(), name="photo-image"),
+    path("<int:room_id>/faces/<int:object_id>/thumb", api.FaceThumbView.as_view(), name="face-thumb"),
+    path("<int:room_id>/crowds/<int:object_id>/image", api.CrowdImageView.as_view(), name="crowd-image"),
+]

@@ -49,6 +49,9 @@ class CrowdFace(models.Model):
     class Meta:
         ordering = ["crowd_photo_id", "left"]
 
+    def __str__(self) -> str:
+        return f"face at {self.box} in {self.crowd_photo_id}"
+
     @property
     def box(self) -> tuple[int, int, int, int]:
         return (self.left, self.top, self.width, self.height)

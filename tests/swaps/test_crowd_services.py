@@ -1,0 +1,139 @@
+"""Crowd photos: upload with the same validation, face detection in the worker, the hosting summary."""
+
+# The rooms fixtures are imported (tests/swaps/conftest.py belongs to the jobs engine), so test
+# arguments necessarily share their names.
+# ruff: noqa: F811
+
+import io
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from rooms import services as room_services
+from rooms.models import Identity, ProcessingStatus
+from swaps import services
+from swaps.models import CrowdFace, CrowdPhoto, Job
+from tests.rooms.photos import (  # noqa: F401  (fixtures)
+    face_models,
+    labelled_photos,
+    media,
+    room,
+    run_queued_jobs,
+    small_jpeg,
+    small_photos,
+    storage_files,
+    upload,
+)
+
+pytestmark = pytest.mark.usefixtures("media", "face_models")
+
+
+@pytest.fixture(scope="module")
+def couple_jpeg(data_dir) -> bytes:
+    # Half size keeps both faces (350+ px) far above every threshold and detection quick.
+    return small_jpeg(data_dir / "crowds" / "couple.jpg", side=1000)
+
+
+@pytest.fixture(scope="module")
+def stadium_jpeg(data_dir) -> bytes:
+    return (data_dir / "crowds" / "stadium.jpg").read_bytes()
+
+
+def test_crowd_photo_is_validated_deduplicated_and_queued(room, couple_jpeg):
+    report = services.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg), upload("x.jpg", b"txt")])
+    assert [o.status for o in report.outcomes] == ["added", "rejected"]
+    assert "not an image" in report.outcomes[1].error
+    crowd = report.outcomes[0].photo
+    assert crowd.status == ProcessingStatus.QUEUED and crowd.width == 1000
+    assert Job.objects.get(kind="crowd").payload == {"crowd_photo_id": crowd.pk}
+    again = services.add_crowd_photo(room=room, file=upload("same.jpg", couple_jpeg))
+    assert again.outcomes[0].status == "duplicate"
+    assert CrowdPhoto.objects.count() == 1 and len(storage_files()) == 1
+
+
+def test_stadium_front_rows_can_host_friends(room, stadium_jpeg):
+    services.add_crowd_photos(room=room, files=[upload("stadium.jpg", stadium_jpeg)])
+    (job,) = run_queued_jobs("crowd")
+    crowd = CrowdPhoto.objects.get()
+    assert job.status == Job.Status.DONE and crowd.status == ProcessingStatus.DONE
+    faces = list(crowd.faces.all())
+    usable = [f for f in faces if f.usable]
+    # README: about 30 large faces in front are the swap targets a person would expect.
+    assert len(faces) >= 15 and len(usable) >= 15
+    assert job.result == {"crowd_photo_id": crowd.pk, "faces": len(faces), "usable": len(usable)}
+    assert all(len(f.landmarks) == 68 and len(bytes(f.embedding)) == 512 for f in faces)
+    # Re-running the job replaces the faces instead of adding to them.
+    services.process_crowd_job(job, lambda percent, stage: None)
+    assert crowd.faces.count() == len(faces)
+
+
+def test_summary_explains_a_crowd_with_fewer_faces_than_people(room, couple_jpeg, small_photos):
+    services.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
+    crowd = CrowdPhoto.objects.get()
+    assert services.crowd_summary(crowd_photo=crowd).message == "Looking for faces in this crowd…"
+    room_services.add_photos(room=room, files=[upload(f"{p}.jpg", small_photos[p][0]) for p in small_photos])
+    run_queued_jobs()
+    crowd.refresh_from_db()
+    assert Identity.objects.filter(room=room).count() == 3
+    summary = services.crowd_summary(crowd_photo=crowd)
+    assert (summary.faces, summary.usable, summary.people, summary.enough) == (2, 2, 3, False)
+    assert summary.message.startswith("2 faces can host a friend.")
+    assert "You have 3 visible people, so only 2 of them can be hidden" in summary.message
+    # Hiding a person makes the crowd big enough.
+    room_services.set_identity_hidden(identity=Identity.objects.filter(room=room).first(), hidden=True)
+    summary = services.crowd_summary(crowd_photo=crowd)
+    assert summary.enough and summary.message.endswith("Enough for all 2 visible people.")
+
+
+def test_a_crowd_without_faces_fails_clearly(room):
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 200), (40, 120, 200)).save(buffer, format="JPEG")
+    services.add_crowd_photos(room=room, files=[upload("sky.jpg", buffer.getvalue())])
+    run_queued_jobs("crowd")
+    crowd = CrowdPhoto.objects.get()
+    assert crowd.status == ProcessingStatus.FAILED and "No face found in this crowd photo" in crowd.error
+    assert services.crowd_summary(crowd_photo=crowd).message == crowd.error
+
+
+def test_lookalikes_find_the_person_who_is_really_in_the_crowd(room, couple_jpeg, labelled_photos):
+    jolie_photos = [small_jpeg(p) for p in labelled_photos["angelina_jolie"][:3]]
+    room_services.add_photos(room=room, files=[upload(f"j{i}.jpg", c) for i, c in enumerate(jolie_photos)])
+    services.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
+    run_queued_jobs()
+    (identity,) = Identity.objects.filter(room=room)
+    found = room_services.lookalikes(room=room)
+    pairs = found[identity.pk]
+    assert len(pairs) == 2  # k=5, but the couple has only two faces
+    best, distance = pairs[0]
+    assert isinstance(best, CrowdFace) and distance < 0.6
+    # README: angelina_jolie is in couple.jpg; she is the nearer of the two faces.
+    assert distance < pairs[1][1]
+
+
+def test_crowd_api_and_page_show_boxes_and_summary(room, couple_jpeg, host_client):
+    services.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
+    run_queued_jobs("crowd")
+    crowd = CrowdPhoto.objects.get()
+    body = host_client.get(reverse("api-crowds", args=[room.pk])).json()
+    (item,) = body
+    assert item["status"] == "done" and len(item["faces"]) == 2
+    for face in item["faces"]:
+        left, top, width, height = face["box"]
+        assert 0 <= left < 1 and 0 <= top < 1 and 0 < width <= 1 and 0 < height <= 1
+    assert item["summary"]["usable"] == 2 and "2 faces can host a friend" in item["summary"]["message"]
+    page = host_client.get(reverse("rooms:crowds", args=[room.pk])).content.decode()
+    assert page.count('class="face-box usable"') == 2
+    assert reverse("rooms:crowd-image", args=[room.pk, crowd.pk]) in page
+    assert "2 faces can host a friend" in page
+
+
+def test_crowd_page_upload_and_delete(room, couple_jpeg, host_client, django_capture_on_commit_callbacks):
+    response = host_client.post(
+        reverse("rooms:crowd-upload", args=[room.pk]), {"files": [upload("c.jpg", couple_jpeg)]}, follow=True
+    )
+    assert response.status_code == 200 and "1 uploaded" in response.content.decode()
+    crowd = CrowdPhoto.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        host_client.post(reverse("rooms:crowd-delete", args=[room.pk, crowd.pk]))
+    assert not CrowdPhoto.objects.exists() and storage_files() == []
