@@ -133,14 +133,22 @@ MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(50_000_000)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
+# Media on S3 (django-storages) when a bucket is named. Credentials are not settings: boto3 reads
+# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or a profile, or the instance role) itself.
 AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
 if AWS_STORAGE_BUCKET_NAME:
     AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
-    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or os.environ.get("AWS_DEFAULT_REGION")
+    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or os.environ.get("AWS_DEFAULT_REGION") or None
+    # "path" for S3-compatible servers without per-bucket host names (MinIO, a local endpoint).
+    AWS_S3_ADDRESSING_STYLE = os.environ.get("AWS_S3_ADDRESSING_STYLE") or None
+    AWS_S3_SIGNATURE_VERSION = "s3v4"  # the only one every AWS region accepts for presigned URLs
+    AWS_LOCATION = os.environ.get("AWS_LOCATION", "")  # optional key prefix, to share a bucket
+    # Friends' photos are personal data: no ACL on upload, so objects stay as private as the bucket,
+    # and every URL the app hands out is presigned and short-lived.
     AWS_DEFAULT_ACL = None
-    AWS_QUERYSTRING_AUTH = True  # private objects, served through presigned URLs
+    AWS_QUERYSTRING_AUTH = True
     AWS_QUERYSTRING_EXPIRE = int(os.environ.get("AWS_QUERYSTRING_EXPIRE", "300"))
-    AWS_S3_FILE_OVERWRITE = False
+    AWS_S3_FILE_OVERWRITE = False  # two uploads with one name must never replace each other
     STORAGES = {
         "default": {"BACKEND": "storages.backends.s3.S3Storage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -116,3 +116,62 @@ class Face(models.Model):
     @staticmethod
     def pack_embedding(vector: "np.ndarray") -> bytes:
         return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+class Player(models.Model):
+    """Somebody playing one published swap: signed in, or a guest known by session and nickname."""
+
+    swap = models.ForeignKey("swaps.Swap", on_delete=models.CASCADE, related_name="players")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True)
+    nickname = models.CharField(max_length=40)
+    session_key = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    score = models.IntegerField(default=0)
+    hits = models.PositiveIntegerField(default=0)
+    misses = models.PositiveIntegerField(default=0)
+    gave_up = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-score", "started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["swap", "user"], condition=models.Q(user__isnull=False), name="one_player_per_user_and_swap"
+            ),
+            models.UniqueConstraint(
+                fields=["swap", "session_key"],
+                condition=models.Q(user__isnull=True),
+                name="one_guest_per_session_and_swap",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nickname} in swap {self.swap_id}"
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    def seconds_played(self, now=None) -> float:
+        from django.utils import timezone
+
+        end = self.finished_at or now or timezone.now()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+
+class Guess(models.Model):
+    """One click of a player looking for one hidden friend, as judged by the server."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="guesses")
+    identity_id = models.IntegerField()  # plain id: the answer key, not the Identity row, is the truth
+    x = models.FloatField()
+    y = models.FloatField()
+    hit = models.BooleanField()
+    points = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{'hit' if self.hit else 'miss'} by player {self.player_id}"
