@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CrowdSwap: install what is missing, then run the app (default) or the test suite.
 #   ./setup.sh          install, migrate, run web + worker(s) + private Redis on 127.0.0.1:8000
-#   ./setup.sh test     install, run the whole test suite (extra arguments go to pytest)
+#   ./setup.sh test     install, run the whole test suite, then its postgres_too tests on a throwaway
+#                       PostgreSQL (extra arguments go to pytest, and skip the PostgreSQL run)
 #   ./setup.sh worker   install, run only worker processes (for worker-only hosts)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -53,7 +54,8 @@ install_browser() {
 
 prepare_app() {
     mkdir -p "$CROWDSWAP_VAR_DIR"
-    "$PY" manage.py migrate --noinput >/dev/null
+    # MIGRATE=0 on hosts that start together after a deploy has already migrated once.
+    if [ "${MIGRATE:-1}" != 0 ]; then "$PY" manage.py migrate --noinput >/dev/null; fi
     "$PY" manage.py collectstatic --noinput >/dev/null
 }
 
@@ -140,7 +142,12 @@ case "$MODE" in
     test)
         install
         install_browser
-        exec "$PY" -m pytest "$@"
+        if [ $# -gt 0 ]; then exec "$PY" -m pytest "$@"; fi
+        status=0
+        "$PY" -m pytest || status=$?
+        # Then the database-sensitive tests (marker postgres_too) on a throwaway PostgreSQL.
+        "$PY" -m tests.postgres run -- || status=$?
+        exit "$status"
         ;;
     run)
         install

@@ -46,6 +46,7 @@ def test_each_person_becomes_one_identity(room, small_photos):
         assert face.thumbnail and face.thumbnail.storage.exists(face.thumbnail.name)
 
 
+@pytest.mark.postgres_too
 def test_rename_hide_merge_move_survive_a_later_upload(room, small_photos):
     truth = upload_people(room, small_photos)
     by_person = {next(iter(person_of(i, truth))): i for i in Identity.objects.filter(room=room)}
@@ -105,6 +106,7 @@ def test_ignore_face_removes_it_and_empty_identities_go(room, small_photos):
     assert Identity.objects.filter(room=room).count() == 3
 
 
+@pytest.mark.postgres_too
 def test_merge_needs_two_people_of_this_room(room, host, small_photos):
     upload_people(room, small_photos, indexes=(0,))
     other_room = services.create_room(owner=host, title="Other")
@@ -117,6 +119,7 @@ def test_merge_needs_two_people_of_this_room(room, host, small_photos):
     assert Identity.objects.filter(room=room).count() == 3
 
 
+@pytest.mark.postgres_too
 def test_move_face_to_an_identity_of_another_room_is_refused(room, host, small_photos):
     upload_people(room, small_photos, indexes=(0,))
     other = Identity.objects.create(room=services.create_room(owner=host, title="Other"))

@@ -110,6 +110,7 @@ def test_a_photo_without_a_face_is_a_clear_state(room, no_face_jpeg):
     assert not Face.objects.exists() and not room.identities.exists()
 
 
+@pytest.mark.postgres_too
 @pytest.mark.usefixtures("face_models")
 def test_deleting_a_room_leaves_no_file(room, small_photos, django_capture_on_commit_callbacks):
     from swaps.services import add_crowd_photos
@@ -131,6 +132,7 @@ def test_deleting_a_room_leaves_no_file(room, small_photos, django_capture_on_co
     assert storage_files() == kept
 
 
+@pytest.mark.postgres_too
 def test_deleting_a_photo_removes_its_files_and_faces(room, small_photos, django_capture_on_commit_callbacks):
     services.add_photos(room=room, files=[upload("a.jpg", small_photos["angelina_jolie"][0])])
     photo = Photo.objects.get()

@@ -42,6 +42,7 @@ def test_create_room_from_the_form(host_client, host):
     assert response.status_code == 400 and b"Give the room a title." in response.content
 
 
+@pytest.mark.postgres_too
 def test_rename_and_delete_room(host_client, room, small_photos, django_capture_on_commit_callbacks):
     services.add_photos(room=room, files=[upload("a.jpg", small_photos["angelina_jolie"][0])])
     host_client.post(reverse("rooms:update", args=[room.pk]), {"title": "Final", "description": "at the stadium"})

@@ -11,6 +11,8 @@ from rooms.models import Room
 from swaps import jobs
 from swaps.models import Job
 
+pytestmark = pytest.mark.postgres_too
+
 CALLS: list[int] = []
 
 

@@ -39,6 +39,7 @@ def test_job_submitted_through_the_web_layer_runs_in_a_worker_process(workers, r
     assert [row[:2] for row in workers.ping_lines()] == [("start", job.pk), ("done", job.pk)]
 
 
+@pytest.mark.postgres_too
 def test_sigkill_mid_job_then_new_worker_completes_it_exactly_once(workers, room):
     first = workers.start(requeue_after=5, sweep_interval=1)
     job = jobs.enqueue(kind="ping", room=room, payload={"seconds": 6})
@@ -78,6 +79,7 @@ def test_job_whose_nudge_was_lost_is_picked_up_by_the_sweep(workers, room):
     assert Counter(e for e, *_ in workers.ping_lines()) == {"start": 2, "done": 2}
 
 
+@pytest.mark.postgres_too
 def test_two_workers_run_twenty_jobs_exactly_once_each(workers, room):
     first, second = workers.start(), workers.start()
     # Both must be listening, or a slow-starting one could find the queue already empty.
