@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("rooms/", include("rooms.urls")),
+    path("play/", include("rooms.play_urls")),
     path("", include("swaps.urls")),
     path("api/", include("rooms.api_urls")),
     path("api/", include("swaps.api_urls")),

@@ -424,3 +424,10 @@ class FaceThumbView(_FileView):
 class CrowdImageView(_FileView):
     def queryset(self, room: Room) -> QuerySet:
         return CrowdPhoto.objects.filter(room=room)
+
+
+class SwapImageView(_FileView):
+    def queryset(self, room: Room) -> QuerySet:
+        from swaps.models import Swap
+
+        return Swap.objects.filter(room=room)

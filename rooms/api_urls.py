@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from rooms import api
+from rooms import api, play_api
 
 urlpatterns = [
     path("rooms/", api.RoomListView.as_view(), name="api-rooms"),
@@ -19,4 +19,13 @@ urlpatterns = [
     path("rooms/<int:room_id>/albums/<int:identity_id>.zip", api.AlbumZipView.as_view(), name="api-album-zip"),
     path("rooms/<int:room_id>/crowds/", api.CrowdListView.as_view(), name="api-crowds"),
     path("rooms/<int:room_id>/crowds/<int:crowd_id>/", api.CrowdDetailView.as_view(), name="api-crowd"),
+]
+
+# Playing a shared challenge: open to anyone with the link (the token), guests use their session.
+urlpatterns += [
+    path("play/<str:token>/", play_api.PlayStateApi.as_view(), name="api-play-state"),
+    path("play/<str:token>/join/", play_api.PlayJoinApi.as_view(), name="api-play-join"),
+    path("play/<str:token>/guesses/", play_api.PlayGuessApi.as_view(), name="api-play-guess"),
+    path("play/<str:token>/give-up/", play_api.PlayGiveUpApi.as_view(), name="api-play-give-up"),
+    path("play/<str:token>/leaderboard/", play_api.PlayLeaderboardApi.as_view(), name="api-play-leaderboard"),
 ]

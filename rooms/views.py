@@ -1,17 +1,20 @@
 """HTML pages for the host: rooms, friends' photos, people, albums and crowd photos. Thin: services do the work."""
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rooms import services
+from rooms import play, services
 from rooms.api import album_zip_response
-from rooms.models import Face, Identity, Room
+from rooms.models import Face, Identity, ProcessingStatus, Room
 from swaps import services as crowd_services
-from swaps.models import CrowdPhoto
+from swaps.models import CrowdPhoto, Swap
 
 
 def get_room_for_owner(request: HttpRequest, room_id: int) -> Room:
@@ -296,3 +299,103 @@ def crowd_delete(request: HttpRequest, room_id: int, crowd_id: int) -> HttpRespo
     crowd_services.delete_crowd_photo(crowd_photo=get_object_or_404(CrowdPhoto, pk=crowd_id, room=room))
     messages.success(request, "Crowd photo deleted.")
     return redirect("rooms:crowds", room.pk)
+
+
+# ---------------------------------------------------------------- swaps (host)
+
+
+def get_swap_for_owner(request: HttpRequest, room_id: int, swap_id: int) -> Swap:
+    """Return one swap version of the user's room, else 404."""
+    return get_object_or_404(Swap, pk=swap_id, room=get_room_for_owner(request, room_id))
+
+
+def _swaps_back(room: Room, swap: Swap | None = None) -> HttpResponse:
+    return redirect(reverse("rooms:swaps", args=[room.pk]) + (f"#swap-{swap.pk}" if swap else ""))
+
+
+@login_required
+@require_GET
+def swap_list(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Show the swap form (friends, crowd), every version with progress or result, sharing and leaderboards."""
+    room = get_room_for_owner(request, room_id)
+    crowds = list(CrowdPhoto.objects.filter(room=room, status=ProcessingStatus.DONE))
+    latest = crowds[0] if crowds else None
+    hosts = latest.faces.filter(usable=True).count() if latest else 0
+    eligible = list(crowd_services.swappable_identities(room))
+    friends = [
+        {"identity": i, "cover": services.representative_face(i), "checked": index < hosts}
+        for index, i in enumerate(eligible)
+    ]
+    names = {i.pk: i.display_name for i in Identity.objects.filter(room=room)}
+    versions = []
+    for swap in Swap.objects.filter(room=room).select_related("job"):
+        play_path = reverse("play:page", args=[swap.share_token])
+        share_url = f"{settings.SITE_URL}{play_path}"
+        versions.append(
+            {
+                "swap": swap,
+                "share_url": share_url,
+                "facebook_url": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": share_url}),
+                "answers": [
+                    {"name": names.get(e["identity"], "A friend"), "style": _box_style(e["box"])}
+                    for e in swap.answer_key
+                ],
+                "leaderboard": play.leaderboard(swap) if swap.status == Swap.Status.DONE else [],
+            }
+        )
+    context = {
+        "room": room,
+        "crowds": crowds,
+        "latest": latest,
+        "hosts": hosts,
+        "friends": friends,
+        "versions": versions,
+    }
+    return render(request, "swaps/room_swaps.html", context)
+
+
+@login_required
+@require_POST
+def swap_start(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Start a new swap version with the ticked friends and the chosen crowd photo."""
+    room = get_room_for_owner(request, room_id)
+    crowd = CrowdPhoto.objects.filter(room=room, pk=request.POST.get("crowd") or 0).first()
+    if crowd is None:
+        messages.error(request, "Choose a crowd photo first.")
+        return _swaps_back(room)
+    ids = [int(i) for i in request.POST.getlist("identities") if i.isdigit()]
+    identities = list(Identity.objects.filter(room=room, pk__in=ids))
+    try:
+        swap = crowd_services.start_swap(room=room, crowd_photo=crowd, identities=identities)
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+        return _swaps_back(room)
+    messages.success(request, f"Version {swap.version} is being swapped: progress shows below.")
+    return _swaps_back(room, swap)
+
+
+@login_required
+@require_POST
+def swap_action(request: HttpRequest, room_id: int, swap_id: int, action: str) -> HttpResponse:
+    """Publish, unpublish, give a new link to, or discard one swap version."""
+    swap = get_swap_for_owner(request, room_id, swap_id)
+    room = swap.room
+    try:
+        if action == "publish":
+            crowd_services.publish_swap(swap=swap)
+            messages.success(request, f"Version {swap.version} is shared: copy its link below.")
+        elif action == "unpublish":
+            crowd_services.unpublish_swap(swap=swap)
+            messages.success(request, f"Version {swap.version} is closed: its link says so now.")
+        elif action == "regenerate":
+            crowd_services.regenerate_share_token(swap=swap)
+            messages.success(request, "New link made: the old one no longer works.")
+        elif action == "discard":
+            crowd_services.discard_swap(swap=swap)
+            messages.success(request, f"Version {swap.version} deleted.")
+            return _swaps_back(room)
+        else:
+            raise Http404("Unknown action.")
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+    return _swaps_back(room, swap)
