@@ -41,11 +41,9 @@ class ProcessingStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Photo(models.Model):
-    """A friend's photo, stored re-encoded (EXIF-oriented, no metadata)."""
+class UploadedImage(models.Model):
+    """Fields shared by every uploaded picture: stored re-encoded (EXIF-oriented, no metadata)."""
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(upload_to=photo_upload_to, width_field="width", height_field="height")
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     original_name = models.CharField(max_length=255, blank=True)
@@ -53,6 +51,42 @@ class Photo(models.Model):
     status = models.CharField(max_length=16, choices=ProcessingStatus.choices, default=ProcessingStatus.QUEUED)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class DetectedFace(models.Model):
+    """Fields shared by every detected face: box in image pixels, landmarks, embedding, quality."""
+
+    left = models.IntegerField()
+    top = models.IntegerField()
+    width = models.IntegerField()
+    height = models.IntegerField()
+    landmarks = models.JSONField(default=list)  # 68 [x, y] points in image pixels
+    embedding = models.BinaryField()  # 128 float32
+    quality = models.JSONField(default=dict)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return (self.left, self.top, self.width, self.height)
+
+    def embedding_array(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.embedding), dtype=np.float32).astype(np.float64)
+
+    @staticmethod
+    def pack_embedding(vector: "np.ndarray") -> bytes:
+        return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+class Photo(UploadedImage):
+    """A friend's photo."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to=photo_upload_to, width_field="width", height_field="height")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -82,18 +116,11 @@ class Identity(models.Model):
         return self.name or f"Person {self.pk}"
 
 
-class Face(models.Model):
+class Face(DetectedFace):
     """One detected face in a friend's photo."""
 
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="faces")
     identity = models.ForeignKey(Identity, on_delete=models.SET_NULL, null=True, blank=True, related_name="faces")
-    left = models.IntegerField()
-    top = models.IntegerField()
-    width = models.IntegerField()
-    height = models.IntegerField()
-    landmarks = models.JSONField(default=list)  # 68 [x, y] points in photo pixels
-    embedding = models.BinaryField()  # 128 float32
-    quality = models.JSONField(default=dict)
     thumbnail = models.ImageField(upload_to=face_thumb_upload_to, blank=True)
     # Host decisions that re-clustering must respect.
     ignored = models.BooleanField(default=False)  # "not a face / ignore"
@@ -105,17 +132,6 @@ class Face(models.Model):
 
     def __str__(self) -> str:
         return f"face {self.pk} in photo {self.photo_id}"
-
-    @property
-    def box(self) -> tuple[int, int, int, int]:
-        return (self.left, self.top, self.width, self.height)
-
-    def embedding_array(self) -> np.ndarray:
-        return np.frombuffer(bytes(self.embedding), dtype=np.float32).astype(np.float64)
-
-    @staticmethod
-    def pack_embedding(vector: "np.ndarray") -> bytes:
-        return np.asarray(vector, dtype=np.float32).tobytes()
 
 
 class Player(models.Model):

@@ -1,29 +1,21 @@
 """Crowd photos, their faces, and background jobs."""
 
-import numpy as np
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from rooms.models import ProcessingStatus, Room
+from rooms.models import DetectedFace, Room, UploadedImage
 
 
 def crowd_upload_to(instance: "CrowdPhoto", filename: str) -> str:
     return f"rooms/{instance.room_id}/crowds/{filename}"
 
 
-class CrowdPhoto(models.Model):
+class CrowdPhoto(UploadedImage):
     """A crowd photo friends get swapped into."""
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="crowd_photos")
     image = models.ImageField(upload_to=crowd_upload_to, width_field="width", height_field="height")
-    width = models.PositiveIntegerField(default=0)
-    height = models.PositiveIntegerField(default=0)
-    original_name = models.CharField(max_length=255, blank=True)
-    sha256 = models.CharField(max_length=64)
-    status = models.CharField(max_length=16, choices=ProcessingStatus.choices, default=ProcessingStatus.QUEUED)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -33,17 +25,10 @@ class CrowdPhoto(models.Model):
         return self.original_name or f"crowd {self.pk}"
 
 
-class CrowdFace(models.Model):
+class CrowdFace(DetectedFace):
     """One detected face in a crowd photo: a possible place to hide a friend."""
 
     crowd_photo = models.ForeignKey(CrowdPhoto, on_delete=models.CASCADE, related_name="faces")
-    left = models.IntegerField()
-    top = models.IntegerField()
-    width = models.IntegerField()
-    height = models.IntegerField()
-    landmarks = models.JSONField(default=list)
-    embedding = models.BinaryField()
-    quality = models.JSONField(default=dict)
     usable = models.BooleanField(default=True)  # large, frontal and whole enough to host a friend
 
     class Meta:
@@ -51,13 +36,6 @@ class CrowdFace(models.Model):
 
     def __str__(self) -> str:
         return f"face at {self.box} in {self.crowd_photo_id}"
-
-    @property
-    def box(self) -> tuple[int, int, int, int]:
-        return (self.left, self.top, self.width, self.height)
-
-    def embedding_array(self) -> np.ndarray:
-        return np.frombuffer(bytes(self.embedding), dtype=np.float32).astype(np.float64)
 
 
 class Job(models.Model):
