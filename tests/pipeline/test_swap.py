@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from swaps.pipeline import faces, images, matching, swap
+from swaps.pipeline import faces, glasses, images, masks, matching, swap
 
 from .conftest import iou
 
@@ -50,6 +51,126 @@ def test_swapped_faces_look_like_the_friend_and_stay_faces(
         nearer += to_friend < to_stranger
     assert detected >= 0.95 * len(pairs)
     assert nearer >= 0.9 * len(pairs)
+
+
+def _cheek_edges(shape: tuple[int, int], landmarks: np.ndarray) -> list[np.ndarray]:
+    """Return masks of the two strips along the face outline from the temples to the cheeks, where hair lands."""
+    face_size = float(max(np.ptp(landmarks, axis=0)))
+    # The friend's eyes and brow ends land near the stranger's: they may be darker, they are not hair.
+    eyes = masks.features_mask(shape, landmarks, face_size * 0.1, masks.BROWS + masks.EYES) > 0
+    strips = []
+    for outline in (np.vstack([landmarks[17:19], landmarks[0:4]]), np.vstack([landmarks[25:27], landmarks[13:17]])):
+        inner = landmarks[30] + (outline - landmarks[30]) * 0.65
+        strip = np.zeros(shape, dtype=np.uint8)
+        cv2.fillPoly(strip, [np.round(np.vstack([outline, inner[::-1]])).astype(np.int32)], 255)
+        strips.append((strip > 0) & ~eyes)
+    return strips
+
+
+def _changed_in_box(before: np.ndarray, after: np.ndarray, target: faces.Face) -> float:
+    """Return the mean absolute change of the pixels in ``target``'s box."""
+    left, top, width, height = target.box
+    box = (slice(top, top + height), slice(left, left + width))
+    return float(np.abs(after[box].astype(int) - before[box]).mean())
+
+
+def _group_pairs(crowd_faces, identity_data, person_embeddings) -> tuple[np.ndarray, list]:
+    rgb, crowd = crowd_faces["group-cc0.jpg"]
+    sources = _sources(identity_data)
+    matches = matching.assign(person_embeddings, crowd, image_size=(rgb.shape[1], rgb.shape[0]))
+    return rgb, [(images.load_image(sources[m.identity][0]), sources[m.identity][1], crowd[m.target]) for m in matches]
+
+
+def test_swap_leaves_no_friend_hair_on_the_cheeks(crowd_faces, identity_data, person_embeddings) -> None:
+    # jennifer_aniston's hair falls over her temples; pasting the hull of her landmarks onto the turned woman in
+    # group-cc0.jpg laid a blonde strand across that woman's cheek (top-decile lightness 89 -> 157 there; 89 -> 90 now).
+    rgb, pairs = _group_pairs(crowd_faces, identity_data, person_embeddings)
+    assert len(pairs) == 3
+    before = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(float)
+    for source_rgb, source, target in pairs:
+        result = swap.swap_faces(rgb, [(source_rgb, source, target)])
+        after = cv2.cvtColor(result, cv2.COLOR_RGB2LAB)[..., 0].astype(float)
+        assert _changed_in_box(rgb, result, target) > 5.0  # the face was swapped
+        for strip in _cheek_edges(rgb.shape[:2], target.landmarks):
+            # Hair lighter or darker than the stranger's skin moves the strip's brightest or darkest tenth.
+            for q in (10, 90):
+                assert abs(np.percentile(after[strip], q) - np.percentile(before[strip], q)) < 15
+
+
+def test_swap_paints_no_dyed_hair_or_background(crowd_faces, identity_data, person_embeddings) -> None:
+    rgb, pairs = _group_pairs(crowd_faces, identity_data, person_embeddings)
+    for source_rgb, source, target in pairs:
+        # Dye everything of the friend's photo beyond the jaw and brows green: hair, forehead, background.
+        dyed = source_rgb.copy()
+        face = np.zeros(dyed.shape[:2], dtype=np.uint8)
+        cv2.fillConvexPoly(face, cv2.convexHull(np.round(source.landmarks[:27]).astype(np.int32)), 255)
+        dyed[face == 0] = (40, 200, 60)
+        result = swap.swap_faces(rgb, [(dyed, source, target)])
+        # Skin, hair and the office behind have a* >= 0 (128 in 8-bit Lab); the dye stays far below even after the
+        # colour transfer.
+        green = cv2.cvtColor(result, cv2.COLOR_RGB2LAB)[..., 1].astype(int) < 118
+        was_green = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 1].astype(int) < 118
+        left, top, width, height = target.box
+        box = (slice(max(0, top - height // 2), top + height), slice(max(0, left - width // 2), left + width * 3 // 2))
+        assert _changed_in_box(rgb, result, target) > 5.0  # the face was swapped
+        assert (green[box] & ~was_green[box]).sum() <= 0.002 * width * height
+
+
+def test_swap_matches_the_targets_skin_tone(crowd_faces, identity_data, person_embeddings) -> None:
+    rgb, crowd = crowd_faces["group-cc0.jpg"]
+    matches = matching.assign(person_embeddings, crowd, image_size=(rgb.shape[1], rgb.shape[0]))
+    lab_before = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(float)
+    for m in matches:
+        # As the command line does: the friend's usable photo turned most like the target.
+        usable = [
+            (path, face)
+            for path, label, found in zip(identity_data.paths, identity_data.labels, identity_data.faces, strict=True)
+            if label == m.identity
+            for face in found
+            if face.usable
+        ]
+        target = crowd[m.target]
+        path, source = usable[swap.best_source([face for _, face in usable], target)]
+        result = swap.swap_faces(rgb, [(images.load_image(path), source, target)])
+        # Both cheeks, well inside the outline and clear of eyes and mouth.
+        cheeks = np.zeros(rgb.shape[:2], dtype=np.uint8)
+        for polygon in ([1, 3, 48, 31, 40], [15, 13, 54, 35, 47]):
+            cv2.fillConvexPoly(cheeks, np.round(target.landmarks[polygon]).astype(np.int32), 255)
+        before = lab_before[cheeks > 0]
+        after = cv2.cvtColor(result, cv2.COLOR_RGB2LAB).astype(float)[cheeks > 0]
+        assert np.abs(after - before).mean() > 2.0  # the face was swapped
+        # The median cheek colour stays within a few 8-bit Lab units of the stranger's own. Measured: 1.4 to 2.2;
+        # matching over the whole hull, hair and all, left jennifer_aniston's face 45 units lighter than the neck.
+        assert np.linalg.norm(np.median(after, axis=0) - np.median(before, axis=0)) < 8.0
+
+
+def test_glasses_are_found_only_on_faces_wearing_them(crowd_faces, identity_data) -> None:
+    rgb, crowd = crowd_faces["group-cc0.jpg"]
+    assert [glasses.wears_glasses(rgb, face.landmarks) for face in crowd] == [False, False, True]
+    for path, label, found in zip(identity_data.paths, identity_data.labels, identity_data.faces, strict=True):
+        photo = images.load_image(path)
+        for face in found:
+            if face.quality["size"] >= 100:
+                # sundar_pichai wears glasses in both his photos; nobody else does.
+                assert glasses.wears_glasses(photo, face.landmarks) == (label == "sundar_pichai"), path
+
+
+def test_swap_removes_the_targets_glasses(crowd_faces, identity_data) -> None:
+    rgb, crowd = crowd_faces["group-cc0.jpg"]
+    target = crowd[2]  # the man with rimless glasses, head turned: one temple arm runs to his ear
+    frames = glasses.frames_mask(rgb, target.landmarks) > 0
+    assert frames.sum() > 200
+    source_path, source = _sources(identity_data)["george_clooney"]
+    result = swap.swap_faces(rgb, [(images.load_image(source_path), source, target)])
+
+    def thin_lines(image: np.ndarray) -> np.ndarray:
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        dark = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel)
+        return np.maximum(dark, cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, kernel)).astype(float)
+
+    # The frames' thin-line contrast is mostly gone, inside the swapped face and outside it (rims, temple arm).
+    assert thin_lines(result)[frames].mean() < 0.5 * thin_lines(rgb)[frames].mean()
 
 
 def test_best_source_follows_the_target_turn(identity_data, crowd_faces) -> None:
