@@ -16,6 +16,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = _MEDIA_TMP
+    # Whitenoise warns about a missing STATIC_ROOT in a fresh clone (nothing collected yet).
+    settings.STATIC_ROOT = _MEDIA_TMP / "static-root"
+    settings.STATIC_ROOT.mkdir()
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
