@@ -1,12 +1,14 @@
-"""Walk every rooms API endpoint (and owner-checked file route) as owner, other user and anonymous."""
+"""Walk every rooms, swaps and jobs API endpoint (and owner-checked file route) as owner, other user and anonymous."""
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import get_resolver, reverse
 
 from rooms import api_urls, services
 from rooms.models import Face, Identity, Photo
-from swaps.models import CrowdPhoto
+from swaps import api_urls as swaps_api_urls
+from swaps.models import CrowdPhoto, Job, Swap
 from tests.rooms.photos import run_queued_jobs, upload
 
 pytestmark = pytest.mark.usefixtures("media", "face_models")
@@ -28,7 +30,15 @@ def world(room, small_photos):
     run_queued_jobs()
     identities = list(Identity.objects.filter(room=room).order_by("id"))
     assert len(identities) == 2
+    # A finished swap made directly (its pixels do not matter here; tests/game runs the real one).
+    swap = Swap(room=room, version=1, identity_ids=[identities[0].pk], status=Swap.Status.DONE)
+    swap.image.save("result.jpg", ContentFile(small_photos["jennifer_aniston"][0]), save=False)
+    swap.width, swap.height = 300, 400
+    swap.answer_key = [{"identity": identities[0].pk, "box": [0.2, 0.3, 0.1, 0.1]}]
+    swap.save()
     return {
+        "swap": swap,
+        "job": Job.objects.filter(room=room).first(),
         "room": room,
         "photo": Photo.objects.filter(room=room).first(),
         "identities": identities,
@@ -42,6 +52,7 @@ def endpoints(w, small_photos):
     r = w["room"].pk
     i1, i2 = (i.pk for i in w["identities"])
     photo, face, crowd = w["photo"].pk, w["face"].pk, w["crowd"].pk
+    swap, job = w["swap"].pk, w["job"].pk
     new_photo = small_photos["jennifer_aniston"][1]
     return [
         ("api-rooms", "get", reverse("api-rooms"), None, None, 200),
@@ -75,6 +86,16 @@ def endpoints(w, small_photos):
         ("rooms:photo-image", "get", reverse("rooms:photo-image", args=[r, photo]), None, None, 200),
         ("rooms:face-thumb", "get", reverse("rooms:face-thumb", args=[r, face]), None, None, 200),
         ("rooms:crowd-image", "get", reverse("rooms:crowd-image", args=[r, crowd]), None, None, 200),
+        ("rooms:swap-image", "get", reverse("rooms:swap-image", args=[r, swap]), None, None, 200),
+        ("api-job-detail", "get", reverse("api-job-detail", args=[job]), None, None, 200),
+        # Only a failed job can be retried: the owner is told so, others learn nothing.
+        ("api-job-retry", "post", reverse("api-job-retry", args=[job]), None, None, 409),
+        ("api-swaps", "get", reverse("api-swaps", args=[r]), None, None, 200),
+        ("api-swaps", "post", reverse("api-swaps", args=[r]), {"crowd_photo": crowd}, "json", 201),
+        ("api-swap", "get", reverse("api-swap", args=[r, swap]), None, None, 200),
+        ("api-swap-publish", "post", reverse("api-swap-publish", args=[r, swap]), None, None, 200),
+        ("api-swap-regenerate-token", "post", reverse("api-swap-regenerate-token", args=[r, swap]), None, None, 200),
+        ("api-swap-unpublish", "post", reverse("api-swap-unpublish", args=[r, swap]), None, None, 200),
         (
             "api-identities-merge",
             "post",
@@ -93,6 +114,7 @@ def endpoints(w, small_photos):
             "multipart",
             201,
         ),
+        ("api-swap", "delete", reverse("api-swap", args=[r, swap]), None, None, 204),
         ("api-crowd", "delete", reverse("api-crowd", args=[r, crowd]), None, None, 204),
         ("api-photo", "delete", reverse("api-photo", args=[r, photo]), None, None, 204),
         ("api-room", "delete", reverse("api-room", args=[r]), None, None, 204),
@@ -116,8 +138,9 @@ def test_every_endpoint_is_walked():
 
     source = Path(__file__).read_text()
     # The play endpoints are public by design (anyone with a share link): tests/game walks them.
-    owned = {p.name for p in api_urls.urlpatterns if not p.name.startswith("api-play-")}
-    names = owned | {"rooms:photo-image", "rooms:face-thumb", "rooms:crowd-image"}
+    routes = [*api_urls.urlpatterns, *swaps_api_urls.urlpatterns]
+    owned = {p.name for p in routes if not p.name.startswith("api-play-")}
+    names = owned | {"rooms:photo-image", "rooms:face-thumb", "rooms:crowd-image", "rooms:swap-image"}
     missing = sorted(name for name in names if not re.search(rf'\(\s*"{re.escape(name)}",', source))
     assert not missing, f"add these endpoints to the authorization walk: {missing}"
 
@@ -144,7 +167,7 @@ def test_owner_other_user_and_anonymous(world, small_photos, host, stranger, dja
             assert response.status_code == expected, (
                 f"owner {method} {name}: {response.status_code} {response.content[:300]}"
             )
-    assert not Photo.objects.exists()
+    assert not Photo.objects.exists() and not Swap.objects.exists()
 
 
 def test_api_urls_resolve_under_api():

@@ -1,0 +1,138 @@
+"""Small input and output serializers for the swap API; no business rules here."""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from swaps.models import Job, Swap
+
+
+def share_url(swap: Swap) -> str:
+    """Return the public link of a challenge on the configured site (link previews need an absolute URL)."""
+    return f"{settings.SITE_URL}{reverse('play:page', args=[swap.share_token])}"
+
+
+def facebook_share_url(link: str) -> str:
+    """Return Facebook's share-dialog URL for a link."""
+    return "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": link})
+
+
+class SwapStartSerializer(serializers.Serializer):
+    crowd_photo = serializers.IntegerField(help_text="Id of a processed crowd photo of this room.")
+    identities = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Ids of the people to hide. Missing: every visible person with a usable face, "
+        "as many as the crowd can host.",
+    )
+
+
+class SwapFriendSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class SwapAnswerSerializer(serializers.Serializer):
+    identity = serializers.IntegerField()
+    name = serializers.CharField()
+    box = serializers.ListField(child=serializers.FloatField(), help_text="left, top, width, height as image fractions")
+
+
+class SwapSerializer(serializers.Serializer):
+    """A swap version as its owner sees it.
+
+    The answer boxes come out only when the view says the requester owns the room (context
+    ``show_answers``); any other use of this serializer leaves them out.
+    """
+
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    error = serializers.CharField(allow_blank=True)
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+    crowd_photo = serializers.IntegerField(source="crowd_photo_id", allow_null=True)
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    published = serializers.BooleanField()
+    friends = serializers.SerializerMethodField()
+    answers = serializers.SerializerMethodField()
+    image_url = serializers.SerializerMethodField()
+    share_url = serializers.SerializerMethodField()
+    facebook_share_url = serializers.SerializerMethodField()
+
+    def _names(self, swap: Swap) -> dict[int, str]:
+        # One query per response, however many versions are listed.
+        names = self.context.get("_names")
+        if names is None:
+            from rooms.models import Identity
+
+            names = {i.pk: i.display_name for i in Identity.objects.filter(room_id=swap.room_id)}
+            self.context["_names"] = names
+        return names
+
+    @extend_schema_field(SwapFriendSerializer(many=True))
+    def get_friends(self, swap: Swap) -> list[dict[str, Any]]:
+        # Once swapped, the answer key lists who is really in the picture; before that, who was chosen.
+        ids = swap.hidden_identity_ids() if swap.answer_key else [int(i) for i in swap.identity_ids]
+        names = self._names(swap)
+        return [{"id": pk, "name": names.get(pk, "A friend")} for pk in ids]
+
+    @extend_schema_field(SwapAnswerSerializer(many=True, allow_null=True))
+    def get_answers(self, swap: Swap) -> list[dict[str, Any]] | None:
+        if not self.context.get("show_answers") or swap.status != Swap.Status.DONE:
+            return None
+        names = self._names(swap)
+        return [
+            {"identity": int(e["identity"]), "name": names.get(int(e["identity"]), "A friend"), "box": e["box"]}
+            for e in swap.answer_key
+        ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_image_url(self, swap: Swap) -> str | None:
+        if not swap.image:
+            return None
+        url = reverse("rooms:swap-image", args=[swap.room_id, swap.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_share_url(self, swap: Swap) -> str:
+        return share_url(swap)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_facebook_share_url(self, swap: Swap) -> str:
+        return facebook_share_url(share_url(swap))
+
+
+class JobOutputSerializer(serializers.ModelSerializer):
+    """A background job's state, progress and outcome."""
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "stage",
+            "error",
+            "payload",
+            "result",
+            "attempts",
+            "queued_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class SwapStartedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    swap = SwapSerializer()
+    job = JobOutputSerializer(help_text="The job that makes the swap; follow it at /api/jobs/{id}/.")
