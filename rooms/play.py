@@ -7,18 +7,23 @@ here: `player_state` only reveals it to a player who has finished.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from rooms import game
-from rooms.models import Guess, Identity, Player
-from rooms.services import ServiceError, representative_face
+from rooms.models import Face, Guess, Identity, Player
+from rooms.services import ServiceError
 from swaps.models import Swap
 
 logger = logging.getLogger(__name__)
@@ -28,6 +33,9 @@ GUESS_RATE_LIMIT = 5
 GUESS_RATE_WINDOW_SECONDS = 5
 NICKNAME_MAX = 40
 LEADERBOARD_SIZE = 20
+# Live leaderboards change at most this often per challenge: a popular challenge gets a guess every few
+# milliseconds, and every watcher re-rendering (and every server re-reading) each one would be waste.
+LEADERBOARD_PUSH_INTERVAL_SECONDS = 0.5
 CLOSED_MESSAGE = "This challenge is closed: the host stopped sharing it."
 
 
@@ -44,6 +52,8 @@ class GuessOutcome:
     guess: Guess
     player: Player
     attempts_left: int
+    # Every guess of the player, this one included, so the answer can show the state without re-reading it.
+    guesses: list[Guess] = field(default_factory=list)
 
 
 def ensure_open(swap: Swap) -> None:
@@ -94,9 +104,9 @@ def join_game(*, swap: Swap, user: Any = None, session_key: str | None = None, n
     return player
 
 
-def _attempts_by_identity(player: Player) -> dict[int, list[Guess]]:
+def _attempts_by_identity(guesses: list[Guess]) -> dict[int, list[Guess]]:
     attempts: dict[int, list[Guess]] = {}
-    for guess in player.guesses.all():
+    for guess in guesses:
         attempts.setdefault(guess.identity_id, []).append(guess)
     return attempts
 
@@ -112,7 +122,8 @@ def _all_done(swap: Swap, attempts: dict[int, list[Guess]]) -> bool:
 def _check_rate(player: Player) -> None:
     key = f"play-guess-rate:{player.pk}"
     # add() starts the window only if it is not running; incr() then counts within it.
-    cache.add(key, 0, timeout=GUESS_RATE_WINDOW_SECONDS)
+    if cache.add(key, 1, timeout=GUESS_RATE_WINDOW_SECONDS):
+        return
     try:
         count = cache.incr(key)
     except ValueError:  # the window expired between add and incr
@@ -126,8 +137,11 @@ def make_guess(*, player: Player, identity_id: int, x: float, y: float) -> Guess
     """Judge one click (normalised x, y) for one hidden friend, record it and update the score."""
     if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
         raise ServiceError("Click inside the picture.")
+    # Before any database work: a flood of clicks is refused for the price of a cache round trip.
     _check_rate(player)
+    identity_id = int(identity_id)
     with transaction.atomic():
+        # The row lock serialises one player's concurrent clicks, so attempts are counted exactly.
         player = Player.objects.select_for_update().select_related("swap").get(pk=player.pk)
         swap = player.swap
         ensure_open(swap)
@@ -136,8 +150,9 @@ def make_guess(*, player: Player, identity_id: int, x: float, y: float) -> Guess
         box = swap.answer_for(identity_id)
         if box is None:
             raise ServiceError("That person is not hidden in this picture.")
-        attempts = _attempts_by_identity(player)
-        previous = attempts.get(int(identity_id), [])
+        guesses = list(player.guesses.all())
+        attempts = _attempts_by_identity(guesses)
+        previous = attempts.get(identity_id, [])
         if any(g.hit for g in previous):
             raise ServiceError("You already found this friend.")
         if len(previous) >= game.ATTEMPTS_PER_FRIEND:
@@ -145,20 +160,25 @@ def make_guess(*, player: Player, identity_id: int, x: float, y: float) -> Guess
         now = timezone.now()
         judgement = game.judge((x, y), tuple(box), seconds_elapsed=player.seconds_played(now))
         guess = Guess.objects.create(
-            player=player, identity_id=int(identity_id), x=x, y=y, hit=judgement.hit, points=judgement.points
+            player=player, identity_id=identity_id, x=x, y=y, hit=judgement.hit, points=judgement.points
+        )
+        guesses.append(guess)
+        attempts.setdefault(identity_id, []).append(guess)
+        finished_at = now if _all_done(swap, attempts) else None
+        # F() expressions: the stored totals only ever move by this guess, whatever the copy in memory says.
+        Player.objects.filter(pk=player.pk).update(
+            score=F("score") + judgement.points,
+            hits=F("hits") + int(judgement.hit),
+            misses=F("misses") + int(not judgement.hit),
+            finished_at=finished_at,
         )
         player.score += judgement.points
-        if judgement.hit:
-            player.hits += 1
-        else:
-            player.misses += 1
-        attempts.setdefault(int(identity_id), []).append(guess)
-        if _all_done(swap, attempts):
-            player.finished_at = now
-        player.save(update_fields=["score", "hits", "misses", "finished_at"])
+        player.hits += int(judgement.hit)
+        player.misses += int(not judgement.hit)
+        player.finished_at = finished_at
         push_leaderboard_on_commit(swap)
-    left = 0 if judgement.hit else game.ATTEMPTS_PER_FRIEND - len(attempts[int(identity_id)])
-    return GuessOutcome(guess=guess, player=player, attempts_left=left)
+    left = 0 if judgement.hit else game.ATTEMPTS_PER_FRIEND - len(attempts[identity_id])
+    return GuessOutcome(guess=guess, player=player, attempts_left=left, guesses=guesses)
 
 
 def give_up(*, player: Player) -> Player:
@@ -173,12 +193,18 @@ def give_up(*, player: Player) -> Player:
     return player
 
 
-def ranked_players(swap: Swap) -> list[Player]:
-    """Return every player of the swap, best first: by score, then by time taken."""
-    now = timezone.now()
-    players = list(Player.objects.filter(swap=swap))
-    players.sort(key=lambda p: (-p.score, p.seconds_played(now), p.pk))
-    return players
+def _with_time_played(players: QuerySet[Player], now: datetime) -> QuerySet[Player]:
+    """Annotate `played`: how long each player has been at it (until they finished, or until now)."""
+    end = Coalesce(F("finished_at"), Value(now, output_field=DateTimeField()))
+    return players.annotate(played=ExpressionWrapper(end - F("started_at"), output_field=DurationField()))
+
+
+def ranked_players(swap: Swap, *, limit: int | None = None) -> list[Player]:
+    """Return the swap's players, best first: by score, then by time taken (the top `limit` only, if given)."""
+    players = _with_time_played(Player.objects.filter(swap_id=swap.pk), timezone.now()).order_by(
+        "-score", "played", "pk"
+    )
+    return list(players if limit is None else players[:limit])
 
 
 def leaderboard(swap: Swap, *, limit: int = LEADERBOARD_SIZE) -> list[dict[str, Any]]:
@@ -192,23 +218,41 @@ def leaderboard(swap: Swap, *, limit: int = LEADERBOARD_SIZE) -> list[dict[str, 
             "finished": player.finished,
             "seconds": round(player.seconds_played()) if player.finished else None,
         }
-        for rank, player in enumerate(ranked_players(swap)[:limit], start=1)
+        for rank, player in enumerate(ranked_players(swap, limit=limit), start=1)
     ]
 
 
 def rank_of(player: Player) -> int:
-    """Return the player's place on the leaderboard (1 is best)."""
-    for rank, other in enumerate(ranked_players(player.swap), start=1):
-        if other.pk == player.pk:
-            return rank
-    return 0
+    """Return the player's place on the leaderboard (1 is best): one plus the number of players ahead."""
+    now = timezone.now()
+    played = (player.finished_at or now) - player.started_at
+    ahead = (
+        Q(score__gt=player.score)
+        | Q(score=player.score, played__lt=played)
+        | Q(score=player.score, played=played, pk__lt=player.pk)
+    )
+    return 1 + _with_time_played(Player.objects.filter(swap_id=player.swap_id), now).filter(ahead).count()
+
+
+def leaderboard_slot(moment: float) -> int:
+    """Return the push interval a moment (Unix time) falls in."""
+    return math.floor(moment / LEADERBOARD_PUSH_INTERVAL_SECONDS)
 
 
 def push_leaderboard(swap: Swap) -> None:
-    """Send the current leaderboard to everyone watching this challenge."""
+    """Tell everyone watching this challenge that its leaderboard changed, at most once per interval.
+
+    The first change in an interval sends one nudge naming the interval's end; watchers read the board
+    then, so later changes in the same interval are shown too without a nudge of their own.
+    """
+    slot = leaderboard_slot(time.time())
     try:
+        # The share token, not the id, names the challenge here: ids are reused by test databases.
+        if not cache.add(f"play-board-push:{swap.share_token}:{slot}", 1, timeout=10):
+            return  # a nudge for this interval is on its way already
         async_to_sync(get_channel_layer().group_send)(
-            swap.leaderboard_group, {"type": "leaderboard.update", "entries": leaderboard(swap)}
+            swap.leaderboard_group,
+            {"type": "leaderboard.changed", "read_at": (slot + 1) * LEADERBOARD_PUSH_INTERVAL_SECONDS},
         )
     except Exception:
         # Live updates are a courtesy: pages load the leaderboard from the API too.
@@ -219,13 +263,26 @@ def push_leaderboard_on_commit(swap: Swap) -> None:
     transaction.on_commit(lambda: push_leaderboard(swap))
 
 
+def _cover_preference(face: Face) -> tuple[float, int]:
+    # The same choice as rooms.services.representative_face, made for many identities in one query.
+    return float((face.quality or {}).get("score", 0.0)), face.width * face.height
+
+
 def hidden_friends(swap: Swap) -> list[dict[str, Any]]:
     """Return the hidden friends in answer-key order with a thumbnail face id; no positions."""
-    identities = Identity.objects.in_bulk(swap.hidden_identity_ids())
+    hidden = swap.hidden_identity_ids()
+    identities = Identity.objects.only("id", "name").in_bulk(hidden)
+    faces: dict[int, list[Face]] = {}
+    # Only what the choice needs: a face row also carries landmarks and an embedding.
+    for face in Face.objects.filter(identity_id__in=hidden, ignored=False).only(
+        "id", "identity_id", "quality", "width", "height", "thumbnail"
+    ):
+        faces.setdefault(face.identity_id, []).append(face)
     friends = []
-    for identity_id in swap.hidden_identity_ids():
+    for identity_id in hidden:
         identity = identities.get(identity_id)
-        cover = representative_face(identity) if identity is not None else None
+        candidates = faces.get(identity_id, []) if identity is not None else []
+        cover = max(candidates, key=_cover_preference) if candidates else None
         friends.append(
             {
                 "identity": identity_id,
@@ -236,8 +293,11 @@ def hidden_friends(swap: Swap) -> list[dict[str, Any]]:
     return friends
 
 
-def player_state(*, swap: Swap, player: Player | None) -> dict[str, Any]:
-    """Return what this player may see: their own guesses, score, and the answers only once finished."""
+def player_state(*, swap: Swap, player: Player | None, guesses: list[Guess] | None = None) -> dict[str, Any]:
+    """Return what this player may see: their own guesses, score, and the answers only once finished.
+
+    `guesses` are the player's guesses when the caller has them already (a judged click), else they are read.
+    """
     friends = hidden_friends(swap)
     state: dict[str, Any] = {
         "rules": game.RULES_TEXT,
@@ -252,11 +312,13 @@ def player_state(*, swap: Swap, player: Player | None) -> dict[str, Any]:
         for friend in friends:
             friend.update(found=False, attempts_left=game.ATTEMPTS_PER_FRIEND)
         return state
-    attempts = _attempts_by_identity(player)
+    if guesses is None:
+        guesses = list(player.guesses.all())
+    attempts = _attempts_by_identity(guesses)
     for friend in friends:
-        guesses = attempts.get(friend["identity"], [])
-        found = any(g.hit for g in guesses)
-        friend.update(found=found, attempts_left=0 if found else game.ATTEMPTS_PER_FRIEND - len(guesses))
+        tries = attempts.get(friend["identity"], [])
+        found = any(g.hit for g in tries)
+        friend.update(found=found, attempts_left=0 if found else game.ATTEMPTS_PER_FRIEND - len(tries))
     state["player"] = {
         "name": player.nickname,
         "score": player.score,
@@ -268,7 +330,7 @@ def player_state(*, swap: Swap, player: Player | None) -> dict[str, Any]:
     }
     state["guesses"] = [
         {"identity": g.identity_id, "x": round(g.x, 5), "y": round(g.y, 5), "hit": g.hit, "points": g.points}
-        for g in player.guesses.all()
+        for g in guesses
     ]
     if player.finished:
         state["answers"] = [{"identity": e["identity"], "box": e["box"]} for e in swap.answer_key]

@@ -140,7 +140,7 @@ class PlayGuessApi(PlayView):
                 "hit": outcome.guess.hit,
                 "points": outcome.guess.points,
                 "attempts_left": outcome.attempts_left,
-                "state": play.player_state(swap=swap, player=outcome.player),
+                "state": play.player_state(swap=outcome.player.swap, player=outcome.player, guesses=outcome.guesses),
             }
         )
 
