@@ -127,29 +127,7 @@
   }
 
   function renderBoard(entries) {
-    board.textContent = "";
-    if (!entries.length) {
-      var empty = document.createElement("li");
-      empty.className = "muted empty-row";
-      empty.textContent = "Nobody has played yet.";
-      board.appendChild(empty);
-      return;
-    }
-    var me = state.player ? state.player.name : null;
-    entries.forEach(function (entry) {
-      var li = document.createElement("li");
-      if (entry.name === me) li.className = "me";
-      var name = document.createElement("span");
-      name.className = "name";
-      name.textContent = entry.name;
-      var score = document.createElement("span");
-      score.className = "score";
-      score.textContent = entry.score;
-      li.appendChild(name);
-      li.appendChild(document.createTextNode(" "));
-      li.appendChild(score);
-      board.appendChild(li);
-    });
+    window.CrowdSwapLeaderboard.render(board, entries, state.player ? state.player.name : null);
   }
 
   // ---------------------------------------------------------------- game actions
@@ -359,41 +337,13 @@
 
   // ---------------------------------------------------------------- live leaderboard
 
-  var reconnectDelay = 1000;
-
   function loadBoard() {
     return api(root.getAttribute("data-leaderboard-url")).then(renderBoard, function () {});
-  }
-
-  function connect() {
-    if (!("WebSocket" in window)) return;
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + root.getAttribute("data-socket"));
-    socket.onopen = function () {
-      reconnectDelay = 1000;
-    };
-    socket.onmessage = function (message) {
-      var data;
-      try {
-        data = JSON.parse(message.data);
-      } catch (err) {
-        return;
-      }
-      if (data.type === "leaderboard") renderBoard(data.entries);
-    };
-    socket.onclose = function (event) {
-      if (event.code === 4404) return; // closed challenge: nothing more will come
-      window.setTimeout(function () {
-        loadBoard();
-        connect();
-      }, reconnectDelay);
-      reconnectDelay = Math.min(reconnectDelay * 2, 30000);
-    };
   }
 
   if (state.player && !state.player.finished) selected = nextFriend();
   render();
   apply();
   loadBoard();
-  connect();
+  window.CrowdSwapLeaderboard.watch(root.getAttribute("data-socket"), renderBoard, loadBoard);
 })();

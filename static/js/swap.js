@@ -77,50 +77,10 @@
   }
 
   // Leaderboards update live while friends play.
-  function renderBoard(list, entries) {
-    list.textContent = "";
-    if (!entries.length) {
-      var empty = document.createElement("li");
-      empty.className = "muted empty-row";
-      empty.textContent = "Nobody has played yet.";
-      list.appendChild(empty);
-      return;
-    }
-    entries.forEach(function (entry) {
-      var li = document.createElement("li");
-      var name = document.createElement("span");
-      name.className = "name";
-      name.textContent = entry.name;
-      var score = document.createElement("span");
-      score.className = "score";
-      score.textContent = entry.score;
-      li.appendChild(name);
-      li.appendChild(document.createTextNode(" "));
-      li.appendChild(score);
-      list.appendChild(li);
-    });
-  }
-
-  function watchBoard(list, delay) {
-    if (!("WebSocket" in window)) return;
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + list.getAttribute("data-socket"));
-    socket.onmessage = function (message) {
-      try {
-        var data = JSON.parse(message.data);
-        if (data.type === "leaderboard") renderBoard(list, data.entries);
-      } catch (err) {
-        // A malformed message is ignored; the next one carries the whole board again.
-      }
-    };
-    socket.onclose = function (event) {
-      if (event.code === 4404) return;
-      window.setTimeout(function () {
-        watchBoard(list, Math.min(delay * 2, 30000));
-      }, delay);
-    };
-  }
-
   var boards = root.querySelectorAll("[data-leaderboard]");
-  for (var b = 0; b < boards.length; b++) watchBoard(boards[b], 1000);
+  Array.prototype.forEach.call(boards, function (list) {
+    window.CrowdSwapLeaderboard.watch(list.getAttribute("data-socket"), function (entries) {
+      window.CrowdSwapLeaderboard.render(list, entries);
+    });
+  });
 })();

@@ -1,0 +1,62 @@
+/* A challenge's leaderboard: render the entries and keep them live over the challenge's WebSocket.
+   Shared by the play page and the host's swap page. */
+(function () {
+  function render(list, entries, me) {
+    list.textContent = "";
+    if (!entries.length) {
+      var empty = document.createElement("li");
+      empty.className = "muted empty-row";
+      empty.textContent = "Nobody has played yet.";
+      list.appendChild(empty);
+      return;
+    }
+    entries.forEach(function (entry) {
+      var li = document.createElement("li");
+      if (me && entry.name === me) li.className = "me";
+      var name = document.createElement("span");
+      name.className = "name";
+      name.textContent = entry.name;
+      var score = document.createElement("span");
+      score.className = "score";
+      score.textContent = entry.score;
+      li.appendChild(name);
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(score);
+      list.appendChild(li);
+    });
+  }
+
+  // Call onBoard(entries) for every board the server pushes; reconnect with backoff, calling
+  // onReconnect() first so the page can catch up on what it missed while the socket was down.
+  function watch(socketPath, onBoard, onReconnect) {
+    if (!("WebSocket" in window)) return;
+    var delay = 1000;
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    function connect() {
+      var socket = new WebSocket(scheme + window.location.host + socketPath);
+      socket.onopen = function () {
+        delay = 1000;
+      };
+      socket.onmessage = function (message) {
+        var data;
+        try {
+          data = JSON.parse(message.data);
+        } catch (err) {
+          return; // a malformed message is ignored; the next one carries the whole board again
+        }
+        if (data.type === "leaderboard") onBoard(data.entries);
+      };
+      socket.onclose = function (event) {
+        if (event.code === 4404) return; // closed challenge: nothing more will come
+        window.setTimeout(function () {
+          if (onReconnect) onReconnect();
+          connect();
+        }, delay);
+        delay = Math.min(delay * 2, 30000);
+      };
+    }
+    connect();
+  }
+
+  window.CrowdSwapLeaderboard = { render: render, watch: watch };
+})();
