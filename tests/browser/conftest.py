@@ -47,6 +47,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def run_manage(env: dict[str, str], *args: str) -> str:
+    """Run a manage.py command with a server's environment (its database) and return its output."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
 @dataclass
 class BrowserServer:
     """A running daphne serving the app from its own var dir (database, media)."""
@@ -59,18 +75,7 @@ class BrowserServer:
 
     def manage(self, *args: str) -> str:
         """Run a manage.py command against the server's database and return its output."""
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
+        return run_manage(self.env, *args)
 
     def create_user(self, username: str, password: str, email: str = "") -> None:
         """Create an account in the server's database."""

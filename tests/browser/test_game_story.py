@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, free_port, save_screenshot
+from tests.browser.conftest import ROOT, free_port, run_manage, save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
 
@@ -36,18 +36,7 @@ class Story:
     logs: list[Path]
 
     def shell(self, code: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", code],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py shell failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
+        return run_manage(self.env, "shell", "-c", code)
 
     def diagnose(self) -> str:
         return "\n".join(f"--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}" for log in self.logs)
