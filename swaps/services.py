@@ -32,26 +32,6 @@ if TYPE_CHECKING:
 
 # Crowd faces are small: keep more pixels than for friends' photos so distant faces survive.
 CROWD_MAX_SIDE = 4096
-# Crowd faces down to this size are found and can host a friend: a stadium's front rows are 25-40 px
-# faces, and the README's "30 front faces a person would expect" are that small.
-CROWD_MIN_FACE_PX = 24
-# Fully inside the picture: a swap needs the whole face outline to blend into.
-CROWD_MIN_INSIDE = 0.9
-
-
-def can_host_friend(quality: dict) -> bool:
-    """Return whether a crowd face is big, frontal and whole enough to take a friend's face.
-
-    The pipeline's own `usable` flag is stricter (sharp, 60+ px) because it chooses *source* faces;
-    a target only needs landmarks good enough to warp onto, and the friend brings the detail.
-    """
-    from swaps.pipeline import faces as pipeline_faces
-
-    return (
-        float(quality.get("size", 0.0)) >= CROWD_MIN_FACE_PX
-        and float(quality.get("frontalness", 0.0)) >= pipeline_faces.USABLE_MIN_FRONTALNESS
-        and float(quality.get("inside", 0.0)) >= CROWD_MIN_INSIDE
-    )
 
 
 def add_crowd_photos(*, room: Room, files: Iterable[UploadedFileLike]) -> UploadReport:
@@ -78,7 +58,7 @@ def process_crowd_job(job: Job, progress: Callable[[int, str], None]) -> dict:
     progress(10, "Reading crowd photo")
     rgb = read_stored_rgb(crowd.image)
     progress(20, "Finding faces")
-    found = pipeline_faces.detect_faces(rgb, min_face_px=CROWD_MIN_FACE_PX)
+    found = pipeline_faces.detect_faces(rgb, min_face_px=pipeline_faces.HOST_MIN_SIZE_PX)
     progress(80, "Saving faces")
     rows = [
         CrowdFace(
@@ -90,7 +70,7 @@ def process_crowd_job(job: Job, progress: Callable[[int, str], None]) -> dict:
             landmarks=np.asarray(f.landmarks).round(1).tolist(),
             embedding=np.asarray(f.embedding, dtype=np.float32).tobytes(),
             quality=_plain(f.quality),
-            usable=can_host_friend(f.quality),
+            usable=pipeline_faces.can_host(f.quality),
         )
         for f in found
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,11 @@ ROTATED_SCORE_PENALTY = 0.3
 USABLE_MIN_SIZE_PX = 60.0
 USABLE_MIN_FRONTALNESS = 0.3
 USABLE_MIN_SHARPNESS = 0.25
+# A crowd face can take a friend's face with less: a target only needs landmarks good enough to
+# warp onto (the friend brings the detail). Stadium front rows are 25-40 px faces; the whole
+# outline must be inside the picture to blend into.
+HOST_MIN_SIZE_PX = 24
+HOST_MIN_INSIDE = 0.9
 
 # A detection: left, top, right, bottom (original pixels, unclipped) and the detector's score.
 Detection = tuple[float, float, float, float, float]
@@ -253,3 +258,12 @@ def detect_faces(rgb: np.ndarray, *, min_face_px: int = 40, threshold: float = 0
         faces.append(Face(box=box, landmarks=landmarks, embedding=embedding, quality=quality, usable=usable))
     faces.sort(key=lambda face: (face.box[1], face.box[0]))
     return faces
+
+
+def can_host(quality: Mapping[str, float]) -> bool:
+    """Return whether a crowd face (by its quality signals) is big, frontal and whole enough to host a friend."""
+    return (
+        float(quality.get("size", 0.0)) >= HOST_MIN_SIZE_PX
+        and float(quality.get("frontalness", 0.0)) >= USABLE_MIN_FRONTALNESS
+        and float(quality.get("inside", 0.0)) >= HOST_MIN_INSIDE
+    )
