@@ -16,7 +16,6 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "crowdswap.example.com",
     "SITE_URL": "https://crowdswap.example.com",
     "DATABASE_URL": "postgres://crowdswap:secret@db.internal:5432/crowdswap",
-    "DB_CONN_MAX_AGE": "60",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "AWS_STORAGE_BUCKET_NAME": "crowdswap-media",
     "AWS_DEFAULT_REGION": "eu-west-1",
@@ -51,7 +50,8 @@ def test_production_variables_switch_every_service(production_env):
         "'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'cache': s.CACHES['default']['BACKEND'],"
         "'media': s.STORAGES['default']['BACKEND'], 'static': s.STORAGES['staticfiles']['BACKEND'],"
         "'acl': s.AWS_DEFAULT_ACL, 'signed': s.AWS_QUERYSTRING_AUTH, 'overwrite': s.AWS_S3_FILE_OVERWRITE,"
-        "'region': s.AWS_S3_REGION_NAME, 'debug': s.DEBUG}))"
+        "'region': s.AWS_S3_REGION_NAME, 'debug': s.DEBUG,"
+        "'pool': s.DATABASES['default']['OPTIONS'].get('pool'), 'sessions': s.SESSION_ENGINE}))"
     )
     result = manage(production_env, "shell", "-c", script)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -59,7 +59,7 @@ def test_production_variables_switch_every_service(production_env):
         "db": "django.db.backends.postgresql",
         "db_host": "db.internal",
         "layer": "channels_redis.core.RedisChannelLayer",
-        "cache": "django.core.cache.backends.redis.RedisCache",
+        "cache": "crowdswap.cache.SharedRedisCache",
         "media": "storages.backends.s3.S3Storage",
         "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
         "acl": None,
@@ -67,7 +67,21 @@ def test_production_variables_switch_every_service(production_env):
         "overwrite": False,
         "region": "eu-west-1",
         "debug": False,
+        "pool": {"min_size": 2, "max_size": 10, "timeout": 20},
+        "sessions": "django.contrib.sessions.backends.cached_db",
     }
+
+
+def test_db_pool_can_be_turned_off_for_an_external_pooler(production_env):
+    """Behind PgBouncer (or with DB_POOL=0) Django opens its own connections, kept DB_CONN_MAX_AGE seconds."""
+    production_env.update(DB_POOL="0", DB_CONN_MAX_AGE="60")
+    script = (
+        "import json; from django.conf import settings as s; d = s.DATABASES['default'];"
+        "print(json.dumps([d['OPTIONS'].get('pool'), d['CONN_MAX_AGE']]))"
+    )
+    result = manage(production_env, "shell", "-c", script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [None, 60]
 
 
 def test_debug_off_refuses_the_development_secret_key(production_env):
