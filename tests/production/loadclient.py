@@ -191,8 +191,11 @@ class Options:
     token: str
     players: int = 200
     guesses: int = 3
-    ramp: float = 5.0  # players arrive spread over this many seconds
-    think: float = 1.0  # mean pause between a player's actions (uniform 0.5x to 1.5x)
+    # Players arrive spread over this many seconds, and pause between their clicks (uniform 0.5x to 1.5x
+    # this mean) to look at the picture: finding one face among dozens takes a person seconds. With 200
+    # players, every one of them is in the game at the same time (a session lasts longer than the ramp).
+    ramp: float = 10.0
+    think: float = 4.0
     timeout: float = 30.0  # per request
     deadline: float = 180.0  # for the whole run
     seed: int = 1
@@ -425,8 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help="share token of a published challenge")
     parser.add_argument("--players", type=int, default=200, help="simulated players, all playing at once")
     parser.add_argument("--guesses", type=int, default=3, help="guesses per player")
-    parser.add_argument("--ramp", type=float, default=5.0, help="seconds over which players arrive")
-    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a player's clicks")
+    parser.add_argument("--ramp", type=float, default=Options.ramp, help="seconds over which players arrive")
+    parser.add_argument("--think", type=float, default=Options.think, help="mean seconds between a player's clicks")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument("--deadline", type=float, default=180.0, help="seconds for the whole run")
     parser.add_argument("--seed", type=int, default=1, help="random seed (click positions, arrivals)")
