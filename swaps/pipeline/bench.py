@@ -21,16 +21,6 @@ from . import batch, faces, identities, images, matching, swap
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Return the IoU of two (left, top, width, height) boxes."""
-    inter_w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    inter_h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    if inter_w <= 0 or inter_h <= 0:
-        return 0.0
-    inter = inter_w * inter_h
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
 def _peak_mb() -> float:
     """Return this process's peak resident memory in MB."""
     # VmHWM belongs to this address space; ru_maxrss survives fork+exec, so a spawned child would report its
@@ -154,7 +144,7 @@ def run(data: Path, out_dir: Path) -> int:
             (r["file"], tuple(int(r[k]) for k in ("left", "top", "width", "height"))) for r in csv.DictReader(handle)
         ]
     voc_faces = {name: faces.detect_faces(images.load_image(voc / name)) for name in {name for name, _ in boxes}}
-    hits = sum(any(_iou(box, f.box) >= 0.4 for f in voc_faces[name]) for name, box in boxes)
+    hits = sum(any(faces.box_iou(box, f.box) >= 0.4 for f in voc_faces[name]) for name, box in boxes)
     _line("recall at IoU >= 0.4 (goal >= 0.95)", f"{hits}/{len(boxes)} = {hits / len(boxes):.3f}")
 
     people: dict[str, list[tuple[str, faces.Face]]] = {}
@@ -194,7 +184,7 @@ def run(data: Path, out_dir: Path) -> int:
         again = faces.detect_faces(result)
         detected = nearer = 0
         for _, source, target in pairs:
-            overlap, best = max(((_iou(target.box, f.box), f) for f in again), key=lambda t: t[0], default=(0.0, None))
+            overlap, best = max(((faces.box_iou(target.box, f.box), f) for f in again), key=lambda t: t[0], default=(0.0, None))
             if best is None or overlap < 0.4:
                 continue
             detected += 1

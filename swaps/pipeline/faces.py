@@ -92,6 +92,16 @@ def _nms(boxes: list[Detection], iou_limit: float = 0.3) -> list[Detection]:
     return kept
 
 
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Return the intersection over union of two (left, top, width, height) boxes."""
+    inter_w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    inter_h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if inter_w <= 0 or inter_h <= 0:
+        return 0.0
+    inter = inter_w * inter_h
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
 def _iou_ltrb(a: Sequence[float], b: Sequence[float]) -> float:
     """Return the intersection over union of two (l, t, r, b, ...) boxes."""
     inter_w = min(a[2], b[2]) - max(a[0], b[0])

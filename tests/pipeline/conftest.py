@@ -46,13 +46,3 @@ def crowd_faces(data_dir: Path) -> dict[str, tuple[np.ndarray, list[faces.Face]]
         rgb = images.load_image(data_dir / "crowds" / name)
         result[name] = (rgb, faces.detect_faces(rgb))
     return result
-
-
-def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    """Return the intersection over union of two (left, top, width, height) boxes."""
-    inter_w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    inter_h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    if inter_w <= 0 or inter_h <= 0:
-        return 0.0
-    inter = inter_w * inter_h
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)

@@ -10,8 +10,7 @@ import numpy as np
 from PIL import Image
 
 from swaps.pipeline import faces, images
-
-from .conftest import iou
+from swaps.pipeline.faces import box_iou as iou
 
 
 def test_voc_recall_at_least_95_percent(data_dir: Path) -> None:

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from swaps.pipeline import faces, glasses, images, masks, matching, swap
-
-from .conftest import iou
+from swaps.pipeline.faces import box_iou as iou
 
 
 def _sources(identity_data) -> dict[str, tuple[str, faces.Face]]:
