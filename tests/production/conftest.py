@@ -202,20 +202,13 @@ class Deployment:
 
     def manage(self, *args: str, timeout: float = 300) -> str:
         """Run a manage.py command against the shared services; return its output, fail the test on error."""
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env={**self.env, "CROWDSWAP_VAR_DIR": str(self.root / "manage")},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if result.returncode != 0:
-            pytest.fail(f"manage.py {args[0]} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-        return result.stdout
+        return self._run(["manage.py", *args], f"manage.py {args[0]}", timeout)
 
     def python(self, *args: str, timeout: float = 300) -> str:
         """Run `python <args>` with the shared services' environment; return stdout, fail the test on error."""
+        return self._run(list(args), f"python {' '.join(args)}", timeout)
+
+    def _run(self, args: list[str], what: str, timeout: float) -> str:
         result = subprocess.run(
             [sys.executable, *args],
             cwd=ROOT,
@@ -225,7 +218,7 @@ class Deployment:
             timeout=timeout,
         )
         if result.returncode != 0:
-            pytest.fail(f"python {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+            pytest.fail(f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
     def start_host(self, name: str, *, web: int, workers: int, extra_env: dict[str, str] | None = None) -> Host:

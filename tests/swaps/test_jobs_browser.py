@@ -13,25 +13,14 @@ from django.conf import settings
 
 from rooms.models import Room
 from swaps import jobs
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import conftest as browser_fixtures
 
 pytestmark = [pytest.mark.processes, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    """Launch Debian's Chromium for this module only: Playwright's loop must not outlive these tests."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=120_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
+# Debian's Chromium, launched once for this module by the browser suite's fixture.
+chromium = browser_fixtures.browser
 
 
 @pytest.fixture(autouse=True)
