@@ -10,6 +10,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,26 @@ import numpy as np
 from . import batch, faces, identities, images, matching, swap
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def _spin(rounds: int) -> float:
+    """Burn CPU in pure Python for a fixed amount of work; return the seconds it took."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(rounds):
+        total += i
+    return time.perf_counter() - start
+
+
+def _parallel_ceiling(workers: int, rounds: int = 20_000_000) -> float:
+    """Return how much faster `workers` processes do `workers` times a fixed work than one process does it once."""
+    alone = _spin(rounds)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=batch._pool_context()) as pool:
+        list(pool.map(_spin, [1] * workers))  # start the processes before timing
+        start = time.perf_counter()
+        list(pool.map(_spin, [rounds] * workers))
+        together = time.perf_counter() - start
+    return workers * alone / together
 
 
 def _peak_mb() -> float:
@@ -109,12 +130,17 @@ def run(data: Path, out_dir: Path) -> int:
     print("faces: process pool on the 61 identity photos (files in, decode included)")
     _, serial_s = _timed(lambda: batch.detect_files(paths, workers=1))
     workers = min(2, multiprocessing.cpu_count())
+    ceiling_before = _parallel_ceiling(workers)
     _, pool_s = _timed(lambda: batch.detect_files(paths, workers=workers))
+    ceiling_after = _parallel_ceiling(workers)
     _line("1 process", f"{serial_s:.2f} s")
     _line(f"{workers} processes (incl. start-up)", f"{pool_s:.2f} s")
     _line("speed-up (goal >= 1.8)", f"{serial_s / pool_s:.2f}x")
-    # On a shared machine the second core may be busy: the load average says how far to trust the speed-up.
+    # On a shared machine the second core may be busy: the load average says how far to trust the speed-up,
+    # and a plain busy loop on every worker at once says how much the cores give right now (a virtual
+    # machine's second core is not always a whole one), which bounds what any pool can reach.
     _line("load average (1 min) / cores", f"{os.getloadavg()[0]:.2f} / {os.cpu_count()}")
+    _line(f"ceiling: busy loop on {workers} processes vs 1", f"{ceiling_before:.2f}x before, {ceiling_after:.2f}x after")
 
     print("identities: DBSCAN")
     flat = [(p, face) for p, per in zip(paths, found, strict=True) for face in per]
