@@ -13,8 +13,8 @@ from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  #
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from crowdswap.jobs.consumers import JobWorkerConsumer  # noqa: E402
 from crowdswap.routing import websocket_urlpatterns  # noqa: E402
-from swaps.consumers import JobWorkerConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from rooms.consumers import LeaderboardConsumer
-from swaps.consumers import HealthConsumer, RoomConsumer
+from crowdswap.health import HealthConsumer
+from rooms.routing import websocket_urlpatterns as room_sockets
+from swaps.routing import websocket_urlpatterns as swap_sockets
 
 websocket_urlpatterns = [
     path("ws/health/", HealthConsumer.as_asgi()),
-    path("ws/rooms/<int:room_id>/", RoomConsumer.as_asgi()),
-    path("ws/play/<str:token>/", LeaderboardConsumer.as_asgi()),
+    *room_sockets,
+    *swap_sockets,
 ]

@@ -45,7 +45,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sites",
-    # Before channels: swaps overrides its runworker command (models load once, periodic sweep).
+    # Before channels: the job engine overrides its runworker command (warm-up once, periodic sweep).
+    "crowdswap.jobs",
     "rooms",
     "swaps",
     "channels",
@@ -241,6 +242,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # One handler, so the same refusal gives the same status and body in every API view.
+    "EXCEPTION_HANDLER": "crowdswap.lib.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "CrowdSwap API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
 

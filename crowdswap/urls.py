@@ -2,20 +2,23 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from crowdswap import views
+from crowdswap import health, views
+from crowdswap.jobs import urls as job_urls
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("rooms/", include("rooms.urls")),
-    path("play/", include("rooms.play_urls")),
-    path("", include("swaps.urls")),
+    path("rooms/", include("swaps.urls")),
+    path("play/", include("swaps.play_urls")),
+    path("", include(job_urls.urlpatterns)),
     path("api/", include("rooms.api_urls")),
     path("api/", include("swaps.api_urls")),
+    path("api/", include(job_urls.api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 # No public /media/ route: friends' photos are personal data, so every file is served by a
-# view that checks who is asking (and, on S3, hands out a short-lived presigned URL).
+# view that checks who is asking (and, on S3, redirects to a short-lived presigned URL).

@@ -1,8 +1,14 @@
 """Rooms, friends' photos, the faces found in them and the identities they cluster into."""
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 from django.conf import settings
 from django.db import models
+
+from crowdswap.jobs.models import Job
+from swaps.pipeline import faces as pipeline_faces
 
 
 class Room(models.Model):
@@ -66,6 +72,8 @@ class DetectedFace(models.Model):
     landmarks = models.JSONField(default=list)  # 68 [x, y] points in image pixels
     embedding = models.BinaryField()  # 128 float32
     quality = models.JSONField(default=dict)
+    # The pipeline's verdict: large, frontal and sharp enough to seed a person or be a swap source.
+    usable = models.BooleanField(default=False)
 
     class Meta:
         abstract = True
@@ -77,9 +85,51 @@ class DetectedFace(models.Model):
     def embedding_array(self) -> np.ndarray:
         return np.frombuffer(bytes(self.embedding), dtype=np.float32).astype(np.float64)
 
+    def to_pipeline(self) -> pipeline_faces.Face:
+        """Return this stored face as the pipeline's Face (the one conversion in this direction)."""
+        return pipeline_faces.Face(
+            box=self.box,
+            landmarks=np.asarray(self.landmarks, dtype=np.float64).reshape(-1, 2),
+            embedding=self.embedding_array(),
+            quality=dict(self.quality or {}),
+            usable=self.usable,
+        )
+
     @staticmethod
-    def pack_embedding(vector: "np.ndarray") -> bytes:
-        return np.asarray(vector, dtype=np.float32).tobytes()
+    def fields_from_pipeline(face: pipeline_faces.Face) -> dict[str, Any]:
+        """Return the stored fields of a pipeline Face (the one conversion in the other direction)."""
+        left, top, width, height = (int(v) for v in face.box)
+        return {
+            "left": left,
+            "top": top,
+            "width": width,
+            "height": height,
+            "landmarks": np.asarray(face.landmarks).round(1).tolist(),
+            "embedding": np.asarray(face.embedding, dtype=np.float32).tobytes(),
+            "quality": _plain(face.quality),
+            "usable": bool(face.usable),
+        }
+
+    @property
+    def preference(self) -> tuple[bool, float, float]:
+        """Return how good a picture of this face is, for choosing the best (the pipeline's one rule)."""
+        return pipeline_faces.preference(self.quality or {}, self.usable)
+
+
+def best_face(faces: Iterable[DetectedFace]) -> Any:
+    """Return the best picture among ``faces`` (None when there is none)."""
+    return max(faces, key=lambda face: face.preference, default=None)
+
+
+def _plain(value: Any) -> Any:
+    """Return a JSON-safe copy of a dict that may hold numpy scalars."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 class Photo(UploadedImage):
@@ -87,6 +137,7 @@ class Photo(UploadedImage):
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="photos")
     image = models.ImageField(upload_to=photo_upload_to, width_field="width", height_field="height")
+    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -115,6 +166,10 @@ class Identity(models.Model):
     def display_name(self) -> str:
         return self.name or f"Person {self.pk}"
 
+    def cover_face(self) -> "Face | None":
+        """Return the face that stands for this person: their best picture."""
+        return best_face(self.faces.filter(ignored=False))
+
 
 class Face(DetectedFace):
     """One detected face in a friend's photo."""
@@ -132,62 +187,3 @@ class Face(DetectedFace):
 
     def __str__(self) -> str:
         return f"face {self.pk} in photo {self.photo_id}"
-
-
-class Player(models.Model):
-    """Somebody playing one published swap: signed in, or a guest known by session and nickname."""
-
-    swap = models.ForeignKey("swaps.Swap", on_delete=models.CASCADE, related_name="players")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True)
-    nickname = models.CharField(max_length=40)
-    session_key = models.CharField(max_length=64, blank=True)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    score = models.IntegerField(default=0)
-    hits = models.PositiveIntegerField(default=0)
-    misses = models.PositiveIntegerField(default=0)
-    gave_up = models.BooleanField(default=False)
-
-    class Meta:
-        ordering = ["-score", "started_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["swap", "user"], condition=models.Q(user__isnull=False), name="one_player_per_user_and_swap"
-            ),
-            models.UniqueConstraint(
-                fields=["swap", "session_key"],
-                condition=models.Q(user__isnull=True),
-                name="one_guest_per_session_and_swap",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.nickname} in swap {self.swap_id}"
-
-    @property
-    def finished(self) -> bool:
-        return self.finished_at is not None
-
-    def seconds_played(self, now=None) -> float:
-        from django.utils import timezone
-
-        end = self.finished_at or now or timezone.now()
-        return max(0.0, (end - self.started_at).total_seconds())
-
-
-class Guess(models.Model):
-    """One click of a player looking for one hidden friend, as judged by the server."""
-
-    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="guesses")
-    identity_id = models.IntegerField()  # plain id: the answer key, not the Identity row, is the truth
-    x = models.FloatField()
-    y = models.FloatField()
-    hit = models.BooleanField()
-    points = models.IntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{'hit' if self.hit else 'miss'} by player {self.player_id}"

@@ -7,7 +7,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from rooms.models import Face, Identity, Photo, Room
+from rooms.models import Face, Identity, Photo, Room, best_face
+from rooms.services.rooms import room_cover_face
 
 
 def _absolute(context: dict, url: str) -> str:
@@ -61,8 +62,6 @@ class RoomSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_cover_url(self, room: Room) -> str | None:
-        from rooms.services import room_cover_face
-
         face = room_cover_face(room)
         if face is None:
             return None
@@ -101,11 +100,23 @@ class FaceSerializer(serializers.ModelSerializer):
 class PhotoSerializer(serializers.ModelSerializer):
     image_url = serializers.SerializerMethodField()
     face_count = serializers.SerializerMethodField()
-    job = serializers.SerializerMethodField()
+    job = serializers.IntegerField(source="job_id", allow_null=True, read_only=True)
+    retryable = serializers.SerializerMethodField()
 
     class Meta:
         model = Photo
-        fields = ["id", "original_name", "status", "error", "width", "height", "face_count", "image_url", "job"]
+        fields = [
+            "id",
+            "original_name",
+            "status",
+            "error",
+            "width",
+            "height",
+            "face_count",
+            "image_url",
+            "job",
+            "retryable",
+        ]
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_image_url(self, photo: Photo) -> str:
@@ -114,14 +125,9 @@ class PhotoSerializer(serializers.ModelSerializer):
     def get_face_count(self, photo: Photo) -> int:
         return photo.faces.filter(ignored=False).count()
 
-    @extend_schema_field(OpenApiTypes.INT)
-    def get_job(self, photo: Photo) -> int | None:
-        jobs = self.context.get("jobs")
-        if jobs is not None:
-            return jobs.get(photo.pk)
-        from swaps.models import Job
-
-        return Job.objects.filter(kind="photo", payload__photo_id=photo.pk).values_list("id", flat=True).first()
+    def get_retryable(self, photo: Photo) -> bool:
+        """Whether its job failed for good, so the page offers Retry."""
+        return photo.job is not None and photo.job.retryable
 
 
 class UploadOutcomeSerializer(serializers.Serializer):
@@ -171,10 +177,9 @@ class IdentitySerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_thumbnail_url(self, identity: Identity) -> str | None:
-        faces = self._faces(identity)
-        if not faces:
+        best = best_face(self._faces(identity))
+        if best is None:
             return None
-        best = max(faces, key=lambda f: (float((f.quality or {}).get("score", 0.0)), f.width * f.height))
         return _absolute(self.context, reverse("rooms:face-thumb", args=[identity.room_id, best.pk]))
 
     @extend_schema_field(FaceSerializer(many=True))
@@ -202,18 +207,6 @@ class IgnoreFaceSerializer(serializers.Serializer):
     ignored = serializers.BooleanField(default=True)
 
 
-class LookalikeSerializer(serializers.Serializer):
-    crowd_face = serializers.IntegerField()
-    box = serializers.ListField(child=serializers.FloatField())
-    distance = serializers.FloatField()
-
-
-class IdentityLookalikesSerializer(serializers.Serializer):
-    identity = serializers.IntegerField()
-    crowd_photo = serializers.IntegerField()
-    lookalikes = LookalikeSerializer(many=True)
-
-
 # ---------------------------------------------------------------- albums
 
 
@@ -229,69 +222,3 @@ class AlbumSerializer(serializers.Serializer):
     photo_count = serializers.IntegerField()
     zip_url = serializers.URLField()
     photos = AlbumPhotoSerializer(many=True)
-
-
-# ---------------------------------------------------------------- crowds
-
-
-class CrowdFaceSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    box = serializers.ListField(child=serializers.FloatField(), help_text="left, top, width, height as image fractions")
-    usable = serializers.BooleanField()
-
-
-class CrowdSummarySerializer(serializers.Serializer):
-    faces = serializers.IntegerField()
-    usable = serializers.IntegerField()
-    people = serializers.IntegerField()
-    enough = serializers.BooleanField()
-    message = serializers.CharField()
-
-
-class CrowdPhotoSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    original_name = serializers.CharField()
-    status = serializers.CharField()
-    error = serializers.CharField(allow_blank=True)
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-    image_url = serializers.SerializerMethodField()
-    faces = serializers.SerializerMethodField()
-    summary = serializers.SerializerMethodField()
-    job = serializers.SerializerMethodField()
-
-    @extend_schema_field(OpenApiTypes.URI)
-    def get_image_url(self, crowd: Any) -> str:
-        return _absolute(self.context, reverse("rooms:crowd-image", args=[crowd.room_id, crowd.pk]))
-
-    @extend_schema_field(CrowdFaceSerializer(many=True))
-    def get_faces(self, crowd: Any) -> list[dict]:
-        from swaps.services import normalised_box
-
-        return [
-            {"id": f.pk, "box": normalised_box(f, crowd.width, crowd.height), "usable": f.usable}
-            for f in crowd.faces.all()
-        ]
-
-    @extend_schema_field(CrowdSummarySerializer)
-    def get_summary(self, crowd: Any) -> dict:
-        from swaps.services import crowd_summary
-
-        summary = crowd_summary(crowd_photo=crowd, people=self.context.get("people"))
-        return {
-            "faces": summary.faces,
-            "usable": summary.usable,
-            "people": summary.people,
-            "enough": summary.enough,
-            "message": summary.message,
-        }
-
-    @extend_schema_field(OpenApiTypes.INT)
-    def get_job(self, crowd: Any) -> int | None:
-        from swaps.models import Job
-
-        return Job.objects.filter(kind="crowd", payload__crowd_photo_id=crowd.pk).values_list("id", flat=True).first()
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from rooms import api, views
+from rooms import downloads, views
 
 app_name = "rooms"
 
@@ -19,20 +19,8 @@ urlpatterns = [
     path("<int:room_id>/faces/<int:face_id>/move", views.face_move, name="face-move"),
     path("<int:room_id>/faces/<int:face_id>/ignore", views.face_ignore, name="face-ignore"),
     path("<int:room_id>/albums/", views.album_list, name="albums"),
-    path("<int:room_id>/albums/<int:identity_id>.zip", views.album_zip, name="album-zip"),
-    path("<int:room_id>/crowds/", views.crowd_list, name="crowds"),
-    path("<int:room_id>/crowds/upload", views.crowd_upload, name="crowd-upload"),
-    path("<int:room_id>/crowds/<int:crowd_id>/delete", views.crowd_delete, name="crowd-delete"),
-    path("<int:room_id>/swaps/", views.swap_list, name="swaps"),
-    path("<int:room_id>/swaps/start", views.swap_start, name="swap-start"),
-    path(
-        "<int:room_id>/swaps/<int:swap_id>/<str:action>/",
-        views.swap_action,
-        name="swap-action",
-    ),
+    path("<int:room_id>/albums/<int:identity_id>.zip", downloads.AlbumZipView.as_view(), name="album-zip"),
     # Files: owner only, session or token; there is no public /media/ route.
-    path("<int:room_id>/photos/<int:object_id>/image", api.PhotoImageView.as_view(), name="photo-image"),
-    path("<int:room_id>/faces/<int:object_id>/thumb", api.FaceThumbView.as_view(), name="face-thumb"),
-    path("<int:room_id>/crowds/<int:object_id>/image", api.CrowdImageView.as_view(), name="crowd-image"),
-    path("<int:room_id>/swaps/<int:object_id>/image.jpg", api.SwapImageView.as_view(), name="swap-image"),
+    path("<int:room_id>/photos/<int:object_id>/image", downloads.PhotoImageView.as_view(), name="photo-image"),
+    path("<int:room_id>/faces/<int:object_id>/thumb", downloads.FaceThumbView.as_view(), name="face-thumb"),
 ]

@@ -1,50 +1,98 @@
-"""REST endpoints for swaps (start, follow, share, discard) and background jobs (read, retry).
+"""REST endpoints for crowd photos, lookalikes and swaps (start, follow, share, discard).
 
-Swaps are looked up through the owner's rooms, so another user gets 404 and learns nothing.
+Everything is looked up through the owner's rooms (rooms.access, swaps.access), so another user gets
+404 and learns nothing. Errors take the API's one shape and status (crowdswap.lib.api).
 """
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rooms.api import OwnerView
-from rooms.models import Identity
-from rooms.serializers import ErrorSerializer
-from rooms.services import ServiceError
-from swaps import jobs, services
+from crowdswap.jobs.serializers import JobOutputSerializer
+from crowdswap.lib.api import ErrorSerializer
+from rooms.access import get_room_for_owner
+from rooms.api import upload_response, uploaded_files
+from rooms.models import Room
+from rooms.serializers import PhotoUploadSerializer, UploadReportSerializer
 from swaps import serializers as s
-from swaps.models import CrowdPhoto, Job, Swap
+from swaps.access import get_crowd_for_owner, get_swap_for_owner
+from swaps.models import CrowdPhoto, Swap
+from swaps.services import crowds, swaps
 
-ERRORS = {400: ErrorSerializer, 404: ErrorSerializer}
-
-
-def get_job_for_owner(request: Request, job_id: int) -> Job:
-    """Return the job if the user owns its room; 404 otherwise, so strangers learn nothing."""
-    return get_object_or_404(Job.objects.select_related("room"), id=job_id, room__owner=request.user)
+ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
 
-class JobDetailApi(APIView):
-    @extend_schema(responses=s.JobOutputSerializer)
-    def get(self, request: Request, job_id: int) -> Response:
-        """Return the job's status, progress and outcome."""
-        return Response(s.JobOutputSerializer(get_job_for_owner(request, job_id)).data)
+# ---------------------------------------------------------------- crowds
 
 
-class JobRetryApi(APIView):
-    @extend_schema(request=None, responses=s.JobOutputSerializer)
-    def post(self, request: Request, job_id: int) -> Response:
-        """Re-queue a failed job."""
-        job = get_job_for_owner(request, job_id)
-        try:
-            job = jobs.retry(job=job)
-        except jobs.JobError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response(s.JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+def _crowd_context(request: Any, room: Room) -> dict[str, Any]:
+    return {"request": request, "people": crowds.visible_people(room)}
+
+
+class CrowdListView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: s.CrowdPhotoSerializer(many=True), 404: ErrorSerializer})
+    def get(self, request: Request, room_id: int) -> Response:
+        room = get_room_for_owner(request.user, room_id)
+        found = CrowdPhoto.objects.filter(room=room).select_related("job")
+        return Response(s.CrowdPhotoSerializer(found, many=True, context=_crowd_context(request, room)).data)
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={201: UploadReportSerializer, 200: UploadReportSerializer, **ERRORS},
+        summary="Upload crowd photos",
+    )
+    def post(self, request: Request, room_id: int) -> Response:
+        room = get_room_for_owner(request.user, room_id)
+        report = crowds.add_crowd_photos(room=room, files=uploaded_files(request))
+        return upload_response(request, report, s.CrowdPhotoSerializer)
+
+
+class CrowdDetailView(APIView):
+    @extend_schema(responses={200: s.CrowdPhotoSerializer, 404: ErrorSerializer})
+    def get(self, request: Request, room_id: int, crowd_id: int) -> Response:
+        crowd = get_crowd_for_owner(request.user, room_id, crowd_id)
+        return Response(s.CrowdPhotoSerializer(crowd, context=_crowd_context(request, crowd.room)).data)
+
+    @extend_schema(responses={204: None, 404: ErrorSerializer})
+    def delete(self, request: Request, room_id: int, crowd_id: int) -> Response:
+        crowds.delete_crowd_photo(crowd_photo=get_crowd_for_owner(request.user, room_id, crowd_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LookalikesView(APIView):
+    @extend_schema(
+        responses={200: s.IdentityLookalikesSerializer(many=True), 404: ErrorSerializer},
+        summary="Each person's most similar faces in the latest crowd photo",
+    )
+    def get(self, request: Request, room_id: int) -> Response:
+        room = get_room_for_owner(request.user, room_id)
+        crowd = crowds.latest_crowd_photo(room)
+        if crowd is None:
+            return Response([])
+        found = crowds.lookalikes(room=room)
+        body = [
+            {
+                "identity": identity_id,
+                "crowd_photo": crowd.pk,
+                "lookalikes": [
+                    {
+                        "crowd_face": face.pk,
+                        "box": crowds.normalised_box(face, crowd.width, crowd.height),
+                        "distance": round(distance, 4),
+                    }
+                    for face, distance in pairs
+                ],
+            }
+            for identity_id, pairs in found.items()
+        ]
+        return Response(body)
 
 
 # ---------------------------------------------------------------- swaps
@@ -55,11 +103,11 @@ def _owner_context(request: Request) -> dict[str, Any]:
     return {"request": request, "show_answers": True}
 
 
-class SwapView(OwnerView):
+class SwapView(APIView):
     """Base for views about one swap version of the requester's room."""
 
     def swap(self, room_id: int, swap_id: int) -> Swap:
-        return get_object_or_404(Swap, pk=swap_id, room=self.room(room_id))
+        return get_swap_for_owner(self.request.user, room_id, swap_id)
 
     def swap_response(self, swap: Swap) -> Response:
         return Response(s.SwapSerializer(swap, context=_owner_context(self.request)).data)
@@ -71,8 +119,8 @@ class SwapListApi(SwapView):
         summary="List a room's swap versions, newest first",
     )
     def get(self, request: Request, room_id: int) -> Response:
-        swaps = Swap.objects.filter(room=self.room(room_id))
-        return Response(s.SwapSerializer(swaps, many=True, context=_owner_context(request)).data)
+        found = Swap.objects.filter(room=get_room_for_owner(request.user, room_id))
+        return Response(s.SwapSerializer(found, many=True, context=_owner_context(request)).data)
 
     @extend_schema(
         request=s.SwapStartSerializer,
@@ -81,27 +129,19 @@ class SwapListApi(SwapView):
         description="The swap runs in the background: follow its job at /api/jobs/{id}/, then publish it.",
     )
     def post(self, request: Request, room_id: int) -> Response:
-        room = self.room(room_id)
+        room = get_room_for_owner(request.user, room_id)
         data = s.SwapStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        crowd = CrowdPhoto.objects.filter(room=room, pk=data.validated_data["crowd_photo"]).first()
-        if crowd is None:
-            raise ServiceError("That crowd photo is not in this room. Choose one of this room's crowd photos.")
-        identities = None
-        if "identities" in data.validated_data:
-            wanted = list(dict.fromkeys(data.validated_data["identities"]))
-            found = Identity.objects.filter(room=room).in_bulk(wanted)
-            if len(found) != len(wanted):
-                raise ServiceError(
-                    "Some of those people are not in this room. Reload the list of people and try again."
-                )
-            identities = [found[pk] for pk in wanted]
-        swap = services.start_swap(room=room, crowd_photo=crowd, identities=identities)
+        swap = swaps.start_swap(
+            room=room,
+            crowd_photo_id=data.validated_data["crowd_photo"],
+            identity_ids=data.validated_data.get("identities"),
+        )
         context = _owner_context(request)
         body = {
             "detail": f"Version {swap.version} is being swapped: follow its job for progress.",
             "swap": s.SwapSerializer(swap, context=context).data,
-            "job": s.JobOutputSerializer(swap.job).data,
+            "job": JobOutputSerializer(swap.job).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -113,7 +153,7 @@ class SwapDetailApi(SwapView):
 
     @extend_schema(responses={204: None, 404: ErrorSerializer}, summary="Discard a swap version, its players and files")
     def delete(self, request: Request, room_id: int, swap_id: int) -> Response:
-        services.discard_swap(swap=self.swap(room_id, swap_id))
+        swaps.discard_swap(swap=self.swap(room_id, swap_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -124,7 +164,7 @@ class SwapPublishApi(SwapView):
         summary="Publish a finished swap behind its share link",
     )
     def post(self, request: Request, room_id: int, swap_id: int) -> Response:
-        return self.swap_response(services.publish_swap(swap=self.swap(room_id, swap_id)))
+        return self.swap_response(swaps.publish_swap(swap=self.swap(room_id, swap_id)))
 
 
 class SwapUnpublishApi(SwapView):
@@ -134,7 +174,7 @@ class SwapUnpublishApi(SwapView):
         summary="Close a challenge: its link then says it is closed",
     )
     def post(self, request: Request, room_id: int, swap_id: int) -> Response:
-        return self.swap_response(services.unpublish_swap(swap=self.swap(room_id, swap_id)))
+        return self.swap_response(swaps.unpublish_swap(swap=self.swap(room_id, swap_id)))
 
 
 class SwapRegenerateTokenApi(SwapView):
@@ -144,4 +184,4 @@ class SwapRegenerateTokenApi(SwapView):
         summary="Give a challenge a new share link; the old one stops working",
     )
     def post(self, request: Request, room_id: int, swap_id: int) -> Response:
-        return self.swap_response(services.regenerate_share_token(swap=self.swap(room_id, swap_id)))
+        return self.swap_response(swaps.regenerate_share_token(swap=self.swap(room_id, swap_id)))

@@ -1,76 +1,103 @@
-"""Channels consumers: the background-job worker, the room progress socket and the health check."""
+"""WebSocket for a challenge's live leaderboard: names and scores, nothing about positions."""
 
-import os
-import socket
+import asyncio
+import logging
+import time
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.consumer import SyncConsumer
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import Http404
 
-from rooms.models import Room
+from crowdswap.lib.errors import Gone
+from swaps.access import get_published_swap, get_shared_swap
+from swaps.models import Swap
+from swaps.services import play
+
+logger = logging.getLogger(__name__)
+
+# Clocks of web hosts differ a little: read a moment after the interval ends so its last changes are in.
+CLOCK_SLACK_SECONDS = 0.05
+
+# One read per challenge and interval in this process, shared by every socket watching it.
+_board_reads: dict[tuple[int, int, float], asyncio.Future[list[dict[str, Any]]]] = {}
 
 
-class JobWorkerConsumer(SyncConsumer):
-    """Run background jobs named in messages on the jobs channel (manage.py runworker)."""
-
-    def job_run(self, message: dict[str, Any]) -> None:
-        from swaps import jobs
-
-        jobs.run_job(int(message["job_id"]), worker_id=jobs.worker_identity())
-
-    def health_ping(self, message: dict[str, Any]) -> None:
-        # Proves a message reached a worker process: answer on the channel the sender named.
-        reply_to = message.get("reply_channel")
-        if reply_to:
-            async_to_sync(self.channel_layer.send)(
-                reply_to,
-                {
-                    "type": "health.pong",
-                    "token": message.get("token"),
-                    "worker": f"{socket.gethostname()}:{os.getpid()}",
-                },
-            )
+def _watchable(token: str, user: Any) -> Swap | None:
+    """Return the swap if this socket may watch its board: a published challenge, or the host's own swap."""
+    try:
+        return get_published_swap(token)
+    except Http404:
+        return None
+    except Gone:
+        swap = get_shared_swap(token)
+        is_host = bool(user and user.is_authenticated and swap.room.owner_id == user.pk)
+        return swap if is_host else None
 
 
 @database_sync_to_async
-def _owned_room_group(user: Any, room_id: int) -> str | None:
-    if not user or not user.is_authenticated:
+def _leaderboard_for(token: str, user: Any) -> tuple[Swap, list[dict[str, Any]]] | None:
+    """Return (swap, current entries) if this socket may watch the challenge."""
+    swap = _watchable(token, user)
+    if swap is None:
         return None
-    room = Room.objects.filter(id=room_id, owner=user).only("id").first()
-    return room.group_name if room else None
+    return swap, play.leaderboard(swap)
 
 
-class RoomConsumer(AsyncJsonWebsocketConsumer):
-    """Stream a room's job progress to its owner; everybody else is refused."""
+@database_sync_to_async
+def _read_board(swap: Swap) -> list[dict[str, Any]]:
+    return play.leaderboard(swap)
+
+
+async def _board_at(swap: Swap, read_at: float) -> list[dict[str, Any]]:
+    delay = read_at + CLOCK_SLACK_SECONDS - time.time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    return await _read_board(swap)
+
+
+def board_after(swap: Swap, read_at: float) -> asyncio.Future[list[dict[str, Any]]]:
+    """Return the leaderboard as it stands at `read_at` (Unix time), read once for all sockets of this process."""
+    # The loop is part of the key: a read belongs to the loop that runs it (tests run one loop per test).
+    key = (id(asyncio.get_running_loop()), swap.pk, read_at)
+    read = _board_reads.get(key)
+    if read is None:
+        read = asyncio.ensure_future(_board_at(swap, read_at))
+        _board_reads[key] = read
+        read.add_done_callback(lambda _: _board_reads.pop(key, None))
+    return read
+
+
+class LeaderboardConsumer(AsyncJsonWebsocketConsumer):
+    """Push a challenge's leaderboard to everyone on its play page and to its host."""
 
     group_name: str | None = None
+    swap: Swap | None = None
 
     async def connect(self) -> None:
-        room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
-        self.group_name = await _owned_room_group(self.scope.get("user"), room_id)
-        if self.group_name is None:
-            # Same answer for "no such room" and "not yours": a stranger learns nothing.
-            await self.close(code=4403)
+        token = str(self.scope["url_route"]["kwargs"]["token"])
+        found = await _leaderboard_for(token, self.scope.get("user"))
+        if found is None:
+            await self.close(code=4404)
             return
+        self.swap, entries = found
+        self.group_name = self.swap.leaderboard_group
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         await self.accept()
+        await self.send_json({"type": "leaderboard", "entries": entries})
 
     async def disconnect(self, code: int) -> None:
         if self.group_name:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
-    async def job_event(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "job", "job": event["job"]})
-
-
-class HealthConsumer(AsyncJsonWebsocketConsumer):
-    """Accept a WebSocket and answer pings, so deployments can check the socket path."""
-
-    async def connect(self) -> None:
-        await self.accept()
-        await self.send_json({"status": "ok"})
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        await self.send_json({"status": "ok", "echo": content})
+    async def leaderboard_changed(self, event: dict[str, Any]) -> None:
+        """Send the leaderboard as it stands at the end of the interval the nudge names."""
+        if self.swap is None:
+            return
+        try:
+            # Shielded: this socket closing must not cancel the read other sockets wait for.
+            entries = await asyncio.shield(board_after(self.swap, float(event["read_at"])))
+        except Exception:
+            logger.warning("could not read the leaderboard of swap %s", self.swap.pk, exc_info=True)
+            return
+        await self.send_json({"type": "leaderboard", "entries": entries})

@@ -72,16 +72,16 @@ def run(worker_count: int, photos: list[Path], env: dict[str, str], workdir: Pat
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from crowdswap.jobs.models import Job
     from rooms.models import Room
-    from rooms.services import add_photos
-    from swaps.models import Job
+    from rooms.services.photos import add_photos
 
     owner, _ = get_user_model().objects.get_or_create(username="bench")
     room = Room.objects.create(owner=owner, title=f"bench with {worker_count} worker(s)")
     uploads = [SimpleUploadedFile(p.name, p.read_bytes(), content_type="image/jpeg") for p in photos]
     report = add_photos(room=room, files=uploads)
     added = len(report.added)
-    room_jobs = Job.objects.filter(room=room, kind="photo")
+    room_jobs = Job.objects.filter(group_name=room.group_name, kind="photo")
 
     procs, logs = [], []
     try:

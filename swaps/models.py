@@ -1,9 +1,13 @@
-"""Crowd photos, their faces, and background jobs."""
+"""Crowd photos and their faces, the swaps made from them, and the game played on a published swap."""
+
+import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from crowdswap.jobs.models import Job
 from rooms.models import DetectedFace, Room, UploadedImage
 
 
@@ -16,6 +20,7 @@ class CrowdPhoto(UploadedImage):
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="crowd_photos")
     image = models.ImageField(upload_to=crowd_upload_to, width_field="width", height_field="height")
+    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -29,60 +34,13 @@ class CrowdFace(DetectedFace):
     """One detected face in a crowd photo: a possible place to hide a friend."""
 
     crowd_photo = models.ForeignKey(CrowdPhoto, on_delete=models.CASCADE, related_name="faces")
-    usable = models.BooleanField(default=True)  # large, frontal and whole enough to host a friend
+    can_host = models.BooleanField(default=True)  # large, frontal and whole enough to take a friend's face
 
     class Meta:
         ordering = ["crowd_photo_id", "left"]
 
     def __str__(self) -> str:
         return f"face at {self.box} in {self.crowd_photo_id}"
-
-
-class Job(models.Model):
-    """A unit of background work. The row is the job; channel messages only nudge workers."""
-
-    class Kind(models.TextChoices):
-        PHOTO = "photo", "Process a friend's photo"
-        CROWD = "crowd", "Process a crowd photo"
-        SWAP = "swap", "Swap friends into a crowd"
-        PING = "ping", "Health check"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True)
-    payload = models.JSONField(default=dict)  # inputs, e.g. {"photo_id": 3}
-    result = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    progress = models.PositiveSmallIntegerField(default=0)
-    stage = models.CharField(max_length=80, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    worker_id = models.CharField(max_length=120, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "queued_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.kind} job {self.pk} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    @property
-    def max_attempts(self) -> int:
-        return settings.JOB_MAX_ATTEMPTS
 
 
 def swap_upload_to(instance: "Swap", filename: str) -> str:
@@ -92,8 +50,6 @@ def swap_upload_to(instance: "Swap", filename: str) -> str:
 
 def new_share_token() -> str:
     """Return an unguessable share token for a challenge link."""
-    import secrets
-
     return secrets.token_urlsafe(18)
 
 
@@ -109,7 +65,7 @@ class Swap(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="swaps")
     # Older versions stay playable when their crowd photo is deleted: the result image is their own.
     crowd_photo = models.ForeignKey(CrowdPhoto, on_delete=models.SET_NULL, null=True, blank=True, related_name="swaps")
-    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="swaps")
+    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     version = models.PositiveIntegerField()
     identity_ids = models.JSONField(default=list)  # the friends the host chose to hide
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -148,3 +104,60 @@ class Swap(models.Model):
 
     def hidden_identity_ids(self) -> list[int]:
         return [int(entry["identity"]) for entry in self.answer_key]
+
+
+class Player(models.Model):
+    """Somebody playing one published swap: signed in, or a guest known by session and nickname."""
+
+    swap = models.ForeignKey(Swap, on_delete=models.CASCADE, related_name="players")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True)
+    nickname = models.CharField(max_length=40)
+    session_key = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    score = models.IntegerField(default=0)
+    hits = models.PositiveIntegerField(default=0)
+    misses = models.PositiveIntegerField(default=0)
+    gave_up = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-score", "started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["swap", "user"], condition=models.Q(user__isnull=False), name="one_player_per_user_and_swap"
+            ),
+            models.UniqueConstraint(
+                fields=["swap", "session_key"],
+                condition=models.Q(user__isnull=True),
+                name="one_guest_per_session_and_swap",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nickname} in swap {self.swap_id}"
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    def seconds_played(self, now: datetime | None = None) -> float:
+        end = self.finished_at or now or timezone.now()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+
+class Guess(models.Model):
+    """One click of a player looking for one hidden friend, as judged by the server."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="guesses")
+    identity_id = models.IntegerField()  # plain id: the answer key, not the Identity row, is the truth
+    x = models.FloatField()
+    y = models.FloatField()
+    hit = models.BooleanField()
+    points = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{'hit' if self.hit else 'miss'} by player {self.player_id}"

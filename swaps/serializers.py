@@ -1,4 +1,4 @@
-"""Small input and output serializers for the swap API; no business rules here."""
+"""Small input and output serializers for the crowd and swap API; no business rules here."""
 
 from typing import Any
 from urllib.parse import urlencode
@@ -9,7 +9,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from swaps.models import Job, Swap
+from crowdswap.jobs.serializers import JobOutputSerializer
+from rooms.models import Identity
+from swaps.models import CrowdPhoto, Swap
+from swaps.services.crowds import crowd_summary, normalised_box
 
 
 def share_url(swap: Swap) -> str:
@@ -20,6 +23,83 @@ def share_url(swap: Swap) -> str:
 def facebook_share_url(link: str) -> str:
     """Return Facebook's share-dialog URL for a link."""
     return "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": link})
+
+
+def _absolute(context: dict[str, Any], url: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+# ---------------------------------------------------------------- crowds
+
+
+class CrowdFaceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    box = serializers.ListField(child=serializers.FloatField(), help_text="left, top, width, height as image fractions")
+    usable = serializers.BooleanField(help_text="Whether this face can host a friend.")
+
+
+class CrowdSummarySerializer(serializers.Serializer):
+    faces = serializers.IntegerField()
+    usable = serializers.IntegerField(help_text="Faces that can host a friend.")
+    people = serializers.IntegerField()
+    enough = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class CrowdPhotoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    original_name = serializers.CharField()
+    status = serializers.CharField()
+    error = serializers.CharField(allow_blank=True)
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    image_url = serializers.SerializerMethodField()
+    faces = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField()
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+    retryable = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_image_url(self, crowd: CrowdPhoto) -> str:
+        return _absolute(self.context, reverse("swaps:crowd-image", args=[crowd.room_id, crowd.pk]))
+
+    @extend_schema_field(CrowdFaceSerializer(many=True))
+    def get_faces(self, crowd: CrowdPhoto) -> list[dict]:
+        return [
+            {"id": f.pk, "box": normalised_box(f, crowd.width, crowd.height), "usable": f.can_host}
+            for f in crowd.faces.all()
+        ]
+
+    @extend_schema_field(CrowdSummarySerializer)
+    def get_summary(self, crowd: CrowdPhoto) -> dict:
+        summary = crowd_summary(crowd_photo=crowd, people=self.context.get("people"))
+        return {
+            "faces": summary.faces,
+            "usable": summary.usable,
+            "people": summary.people,
+            "enough": summary.enough,
+            "message": summary.message,
+        }
+
+    def get_retryable(self, crowd: CrowdPhoto) -> bool:
+        """Whether its job failed for good, so the page offers Retry."""
+        return crowd.job is not None and crowd.job.retryable
+
+
+class LookalikeSerializer(serializers.Serializer):
+    crowd_face = serializers.IntegerField()
+    box = serializers.ListField(child=serializers.FloatField())
+    distance = serializers.FloatField()
+
+
+class IdentityLookalikesSerializer(serializers.Serializer):
+    identity = serializers.IntegerField()
+    crowd_photo = serializers.IntegerField()
+    lookalikes = LookalikeSerializer(many=True)
+
+
+# ---------------------------------------------------------------- swaps
 
 
 class SwapStartSerializer(serializers.Serializer):
@@ -70,8 +150,6 @@ class SwapSerializer(serializers.Serializer):
         # One query per response, however many versions are listed.
         names = self.context.get("_names")
         if names is None:
-            from rooms.models import Identity
-
             names = {i.pk: i.display_name for i in Identity.objects.filter(room_id=swap.room_id)}
             self.context["_names"] = names
         return names
@@ -97,7 +175,7 @@ class SwapSerializer(serializers.Serializer):
     def get_image_url(self, swap: Swap) -> str | None:
         if not swap.image:
             return None
-        url = reverse("rooms:swap-image", args=[swap.room_id, swap.pk])
+        url = reverse("swaps:swap-image", args=[swap.room_id, swap.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
 
@@ -108,28 +186,6 @@ class SwapSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.URI)
     def get_facebook_share_url(self, swap: Swap) -> str:
         return facebook_share_url(share_url(swap))
-
-
-class JobOutputSerializer(serializers.ModelSerializer):
-    """A background job's state, progress and outcome."""
-
-    class Meta:
-        model = Job
-        fields = [
-            "id",
-            "kind",
-            "status",
-            "progress",
-            "stage",
-            "error",
-            "payload",
-            "result",
-            "attempts",
-            "queued_at",
-            "started_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
 
 
 class SwapStartedSerializer(serializers.Serializer):

@@ -27,3 +27,9 @@ def test_migrations_match_the_models(tmp_path):
     result = run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], env=env)
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_passes_on_the_pipeline():
+    result = run([str(BIN / "mypy"), "--no-incremental", "swaps/pipeline"])
+
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -26,17 +26,22 @@
     return el("span", "badge" + (kind ? " " + kind : ""), text);
   }
 
+  function retryButton(jobId) {
+    // jobs.js re-queues the job through the API and pushes its new state to onJobEvent.
+    var button = el("button", "button small", "Retry");
+    button.type = "button";
+    button.setAttribute("data-job-retry", String(jobId));
+    return button;
+  }
+
+  // The photo row is the truth (the server settles it when its job fails for good); a job event
+  // only adds live progress while the photo is still being processed.
   function renderPhotoState(card, photo, job) {
     var state = card.querySelector(".photo-state");
     if (!state) return;
     state.textContent = "";
     var status = photo ? photo.status : card.dataset.status;
-    if (job && job.status === "failed" && status !== "done" && status !== "failed") {
-      // The worker gave up on this photo (the job's error says why).
-      status = "failed";
-      photo = { status: "failed", error: job.error };
-    }
-    if (job && (job.status === "running" || job.status === "queued") && status !== "done" && status !== "failed") {
+    if (!photo && job && (job.status === "queued" || job.status === "running")) {
       status = job.status === "running" ? "processing" : "queued";
     }
     card.dataset.status = status;
@@ -46,7 +51,8 @@
     } else if (status === "failed") {
       state.appendChild(badge("danger", "Failed"));
       state.appendChild(document.createTextNode(" "));
-      state.appendChild(el("span", "error small", (photo && photo.error) || (job && job.error) || ""));
+      state.appendChild(el("span", "error small", (photo && photo.error) || ""));
+      if (photo && photo.retryable && photo.job) state.appendChild(retryButton(photo.job));
     } else if (status === "processing") {
       var label = "Processing…";
       if (job && job.progress) label = job.stage + " " + job.progress + "%";
@@ -58,9 +64,6 @@
         bar.appendChild(inner);
         state.appendChild(bar);
       }
-    } else if (job && job.status === "failed") {
-      state.appendChild(badge("danger", "Failed"));
-      state.appendChild(el("span", "error small", " " + job.error));
     } else {
       state.appendChild(badge("", "Queued"));
     }

@@ -277,3 +277,8 @@ def can_host(quality: Mapping[str, float]) -> bool:
         and float(quality.get("frontalness", 0.0)) >= USABLE_MIN_FRONTALNESS
         and float(quality.get("inside", 0.0)) >= HOST_MIN_INSIDE
     )
+
+
+def preference(quality: Mapping[str, float], usable: bool) -> tuple[bool, float, float]:
+    """Return how good a picture of a face is, for choosing the best one: usable first, then score, then size."""
+    return (bool(usable), float(quality.get("score", 0.0)), float(quality.get("size", 0.0)))

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from . import glasses, masks
-from .faces import Face
+from .faces import Face, preference
 
 # The mask is the hull of the jaw, brows and the forehead points added above the brows.
 HULL_POINTS = slice(0, None)
@@ -53,11 +53,11 @@ def best_source(faces: Sequence[Face], target: Face | None = None) -> int:
 
     def rank(index: int) -> tuple[bool, float, float]:
         face = faces[index]
-        score = float(face.quality.get("score", 0.0))
+        usable, score, size = preference(face.quality, face.usable)
         if target_yaw is not None:
             # A head turned the same way as the target needs far less warping than a frontal one.
             score -= 0.5 * abs(float(face.quality.get("yaw", 0.0)) - target_yaw)
-        return (face.usable, score, float(face.quality.get("size", 0.0)))
+        return (usable, score, size)
 
     return max(range(len(faces)), key=rank)
 

@@ -28,11 +28,12 @@ def main() -> int:
     django.setup()
     from django.db import connection
 
-    from swaps import jobs
-    from swaps.models import Job
+    from crowdswap.jobs import engine as jobs
+    from crowdswap.jobs.models import Job
+    from crowdswap.jobs.ping import PING
 
     if args.create:
-        ids = [jobs.enqueue(kind="ping", room=None, payload={"seconds": 0}).pk for _ in range(args.create)]
+        ids = [jobs.enqueue(kind=PING, payload={"seconds": 0}).pk for _ in range(args.create)]
         print(json.dumps({"ids": ids, "vendor": connection.vendor}))
         return 0
 

@@ -104,9 +104,9 @@ def test_two_hundred_players_load_the_play_page_and_guess(deployment: Deployment
     url = deployment.env["DATABASE_URL"].replace("postgres://", "postgresql://", 1)
     with psycopg.connect(url) as conn:
         players, guesses, most = conn.execute(
-            "SELECT count(DISTINCT p.id), count(g.id), coalesce(max(per.n), 0) FROM rooms_player p "
-            "LEFT JOIN rooms_guess g ON g.player_id = p.id "
-            "LEFT JOIN (SELECT player_id, count(*) AS n FROM rooms_guess GROUP BY player_id) per "
+            "SELECT count(DISTINCT p.id), count(g.id), coalesce(max(per.n), 0) FROM swaps_player p "
+            "LEFT JOIN swaps_guess g ON g.player_id = p.id "
+            "LEFT JOIN (SELECT player_id, count(*) AS n FROM swaps_guess GROUP BY player_id) per "
             "ON per.player_id = p.id WHERE p.swap_id = %s",
             (seeded["swap"],),
         ).fetchone()

@@ -15,9 +15,10 @@ from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from storages.backends.s3 import S3Storage
 
-from crowdswap.storage import file_url, signs_urls
+from crowdswap.lib.files import file_url, signs_urls
 from rooms.models import Photo, Room
-from rooms.services import add_photos, delete_room
+from rooms.services.photos import add_photos
+from rooms.services.rooms import delete_room
 from tests.production.conftest import S3, S3_EXPIRE, S3_REGION
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
@@ -113,6 +114,27 @@ def test_file_url_is_short_lived_and_names_the_download(s3: S3, host, jpeg: byte
     default_url = file_url(photo.image)
     assert default_url is not None and signed_window(default_url)[1] == S3_EXPIRE
     assert file_url(Photo(room=room).image) is None, "no file, no URL"
+
+
+def test_owner_file_routes_redirect_to_a_short_lived_url(s3: S3, host, stranger, client, jpeg: bytes):
+    room = Room.objects.create(owner=host, title="Beach")
+    photo = Photo(room=room, sha256="c" * 64, original_name="beach.jpg")
+    photo.image.save("beach.jpg", ContentFile(jpeg), save=False)
+    photo.width, photo.height = 10, 10
+    photo.save()
+    route = f"/rooms/{room.pk}/photos/{photo.pk}/image"
+
+    client.force_login(stranger)
+    assert client.get(route).status_code == 404, "the access check comes before any URL is signed"
+    client.force_login(host)
+    response = client.get(route)
+
+    # The file does not stream through the web process: the browser is sent to S3 for a few minutes.
+    assert response.status_code == 302
+    assert "no-store" in response["Cache-Control"]
+    assert signed_window(response["Location"])[1] == S3_EXPIRE
+    status, body, _ = fetch(response["Location"])
+    assert status == 200 and body == jpeg
 
 
 def test_file_url_is_none_on_local_disk(host, settings, tmp_path):

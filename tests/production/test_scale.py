@@ -102,6 +102,11 @@ class Api:
         return body["results"]
 
 
+def groups(room_ids: list[int]) -> list[str]:
+    """Return the progress groups of these rooms: the job rows name their room's group."""
+    return [f"room-{room_id}" for room_id in room_ids]
+
+
 class Database:
     """Read-only SQL on the shared PostgreSQL, to check what the processes did."""
 
@@ -117,9 +122,9 @@ class Database:
     ) -> None:
         while True:
             ((open_jobs,),) = self.rows(
-                "SELECT count(*) FROM swaps_job WHERE room_id = ANY(%s) AND kind = ANY(%s) "
+                "SELECT count(*) FROM jobs_job WHERE group_name = ANY(%s) AND kind = ANY(%s) "
                 "AND status IN ('queued', 'running')",
-                (room_ids, list(kinds)),
+                (groups(room_ids), list(kinds)),
             )
             if open_jobs == 0:
                 return
@@ -132,9 +137,9 @@ class Database:
     def jobs_per_minute(self, room_ids: list[int], kind: str) -> tuple[int, float, float]:
         """Return (jobs, seconds from the first start to the last finish, jobs per minute, mean seconds per job)."""
         ((count, first, last, mean),) = self.rows(
-            "SELECT count(*), min(started_at), max(finished_at), avg(finished_at - started_at) FROM swaps_job "
-            "WHERE room_id = ANY(%s) AND kind = %s",
-            (room_ids, kind),
+            "SELECT count(*), min(started_at), max(finished_at), avg(finished_at - started_at) FROM jobs_job "
+            "WHERE group_name = ANY(%s) AND kind = %s",
+            (groups(room_ids), kind),
         )
         seconds = (last - first).total_seconds()
         return count, seconds, 60 * count / seconds, mean.total_seconds()
@@ -214,9 +219,9 @@ def test_two_web_and_three_worker_processes_run_every_job_exactly_once(deploymen
     # Exactly once: one job row per object, one claim and one attempt each, all done.
     all_rooms = [calibration_room, *room_ids]
     jobs = db.rows(
-        "SELECT id, kind, status, attempts, worker_id, payload, result, error, room_id FROM swaps_job "
-        "WHERE room_id = ANY(%s)",
-        (all_rooms,),
+        "SELECT id, kind, status, attempts, worker_id, payload, result, error, group_name FROM jobs_job "
+        "WHERE group_name = ANY(%s)",
+        (groups(all_rooms),),
     )
     kinds = Counter(kind for _, kind, *_ in jobs)
     assert kinds == {
@@ -270,7 +275,7 @@ def test_two_web_and_three_worker_processes_run_every_job_exactly_once(deploymen
     pid = re.compile(r":(\d+):")
     per_worker = Counter(pid.search(worker_id).group(1) for _, _, _, _, worker_id, *_ in jobs)
     second_phase = Counter(
-        pid.search(worker_id).group(1) for _, _, _, _, worker_id, *_, room in jobs if room in room_ids
+        pid.search(worker_id).group(1) for _, _, _, _, worker_id, *_, group in jobs if group in groups(room_ids)
     )
     assert len(second_phase) >= 2, f"one worker did everything: {second_phase}"
 

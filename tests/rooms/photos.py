@@ -38,8 +38,8 @@ def upload(name: str, content: bytes, content_type: str = "image/jpeg") -> Simpl
 
 def run_queued_jobs(kind: str | None = None) -> list:
     """Run every queued job in this process, as a worker would; return the finished jobs."""
-    from swaps.jobs import run_job
-    from swaps.models import Job
+    from crowdswap.jobs.engine import run_job
+    from crowdswap.jobs.models import Job
 
     jobs = Job.objects.filter(status=Job.Status.QUEUED)
     if kind:
@@ -48,6 +48,19 @@ def run_queued_jobs(kind: str | None = None) -> list:
     for job_id in ids:
         run_job(job_id, worker_id="test")
     return list(Job.objects.filter(id__in=ids).order_by("id"))
+
+
+def abandon_job(job_id: int) -> None:
+    """Leave a job as a worker killed mid-run leaves it: claimed, its row running, no heartbeat for minutes."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from crowdswap.jobs.engine import claim
+    from crowdswap.jobs.models import Job
+
+    assert claim(job_id, worker_id="killed") is not None
+    Job.objects.filter(pk=job_id).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
 
 
 def storage_files(prefix: str = "") -> list[str]:
@@ -100,7 +113,7 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def room(host):
-    from rooms.services import create_room
+    from rooms.services.rooms import create_room
 
     return create_room(owner=host, title="Cup final")
 

@@ -8,8 +8,9 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from rooms import services
 from rooms.models import Identity, Photo
+from rooms.services import photos
+from rooms.services import rooms as rooms_services
 from tests.rooms.photos import run_queued_jobs, upload
 
 pytestmark = pytest.mark.usefixtures("media")
@@ -23,7 +24,7 @@ def api(host) -> APIClient:
 
 
 def test_token_authentication_and_listing_shows_only_own_rooms(host, stranger, room):
-    services.create_room(owner=stranger, title="Not yours")
+    rooms_services.create_room(owner=stranger, title="Not yours")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=host).key}")
     response = client.get(reverse("api-rooms"))
@@ -74,7 +75,7 @@ def test_upload_without_files_says_what_to_do(api, room):
 
 @pytest.mark.usefixtures("face_models")
 def test_identity_edits_and_album_zip(api, room, small_photos):
-    services.add_photos(
+    photos.add_photos(
         room=room,
         files=[upload(f"jolie{i}.jpg", c) for i, c in enumerate(small_photos["angelina_jolie"][:3])]
         + [upload("zuck.jpg", small_photos["mark_zuckerberg"][0])],
@@ -127,7 +128,7 @@ def test_merge_with_an_unknown_person_is_a_clear_400(api, room):
 def test_move_to_an_unknown_person_is_a_clear_400(api, room, small_photos):
     from rooms.models import Face
 
-    photo = services.add_photos(room=room, files=[upload("a.jpg", small_photos["angelina_jolie"][0])]).outcomes[0].photo
+    photo = photos.add_photos(room=room, files=[upload("a.jpg", small_photos["angelina_jolie"][0])]).outcomes[0].photo
     identity = Identity.objects.create(room=room)
     face = Face.objects.create(photo=photo, identity=identity, left=0, top=0, width=5, height=5, embedding=b"\0" * 512)
     response = api.post(reverse("api-face-move", args=[room.pk, face.pk]), {"identity": 424242}, format="json")

@@ -2,8 +2,10 @@
 
 import pytest
 
-from rooms import services
+from crowdswap.lib.errors import ServiceError
 from rooms.models import Face, Identity, Photo
+from rooms.services import identities, photos
+from rooms.services import rooms as rooms_services
 from tests.rooms.photos import PEOPLE, run_queued_jobs, upload
 
 pytestmark = pytest.mark.usefixtures("media", "face_models")
@@ -16,7 +18,7 @@ def upload_people(room, small_photos, indexes=(0, 1, 2)) -> dict[int, str]:
         for i in indexes:
             files.append(upload(f"{person}-{i}.jpg", small_photos[person][i]))
             truth.append(person)
-    report = services.add_photos(room=room, files=files)
+    report = photos.add_photos(room=room, files=files)
     assert [o.status for o in report.outcomes] == ["added"] * len(files)
     run_queued_jobs("photo")
     return {o.photo.pk: person for o, person in zip(report.outcomes, truth, strict=True)}
@@ -52,20 +54,20 @@ def test_rename_hide_merge_move_survive_a_later_upload(room, small_photos):
     by_person = {next(iter(person_of(i, truth))): i for i in Identity.objects.filter(room=room)}
     jolie, aniston, zuck = (by_person[p] for p in PEOPLE)
 
-    services.rename_identity(identity=jolie, name="Angie")
-    services.set_identity_hidden(identity=zuck, hidden=True)
+    identities.rename_identity(identity=jolie, name="Angie")
+    identities.set_identity_hidden(identity=zuck, hidden=True)
     # The host decides (wrongly, but it is their call) that Aniston's photos are Angie too.
-    merged = services.merge_identities(room=room, identity_ids=[jolie.pk, aniston.pk])
+    merged = identities.merge_identities(room=room, identity_ids=[jolie.pk, aniston.pk])
     assert merged.pk == jolie.pk and merged.name == "Angie"
     assert not Identity.objects.filter(pk=aniston.pk).exists()
     # And moves one of Zuckerberg's faces out into a person of its own.
     moved_face = Face.objects.filter(identity=zuck).order_by("id").first()
-    loner = services.move_face(face=moved_face, identity=None)
+    loner = identities.move_face(face=moved_face, identity_id=None)
     assert loner.pk not in (jolie.pk, zuck.pk)
 
     # A later upload of a fourth photo of each person re-clusters the room.
     files = [upload(f"{p}-3.jpg", small_photos[p][3]) for p in PEOPLE]
-    report = services.add_photos(room=room, files=files)
+    report = photos.add_photos(room=room, files=files)
     run_queued_jobs("photo")
     new_photo = {p: o.photo.pk for p, o in zip(PEOPLE, report.outcomes, strict=True)}
 
@@ -87,20 +89,20 @@ def test_rename_hide_merge_move_survive_a_later_upload(room, small_photos):
 def test_ignore_face_removes_it_and_empty_identities_go(room, small_photos):
     upload_people(room, small_photos, indexes=(0,))
     # One photo each: DBSCAN leaves them unclustered, yet each is a person of their own.
-    identities = list(Identity.objects.filter(room=room))
-    assert len(identities) == 3
-    face = identities[0].faces.get()
-    services.ignore_face(face=face)
+    people = list(Identity.objects.filter(room=room))
+    assert len(people) == 3
+    face = people[0].faces.get()
+    identities.ignore_face(face=face)
     face.refresh_from_db()
     assert face.ignored and face.identity_id is None
-    assert not Identity.objects.filter(pk=identities[0].pk).exists()
+    assert not Identity.objects.filter(pk=people[0].pk).exists()
     # Re-clustering keeps it out.
-    services.recluster_room(room=room)
+    identities.recluster_room(room=room)
     face.refresh_from_db()
     assert face.identity_id is None
     assert Identity.objects.filter(room=room).count() == 2
     # Restoring it brings the person back.
-    services.ignore_face(face=face, ignored=False)
+    identities.ignore_face(face=face, ignored=False)
     face.refresh_from_db()
     assert not face.ignored and face.identity_id is not None
     assert Identity.objects.filter(room=room).count() == 3
@@ -109,30 +111,30 @@ def test_ignore_face_removes_it_and_empty_identities_go(room, small_photos):
 @pytest.mark.postgres_too
 def test_merge_needs_two_people_of_this_room(room, host, small_photos):
     upload_people(room, small_photos, indexes=(0,))
-    other_room = services.create_room(owner=host, title="Other")
+    other_room = rooms_services.create_room(owner=host, title="Other")
     stranger_identity = Identity.objects.create(room=other_room)
     mine = list(Identity.objects.filter(room=room).values_list("id", flat=True))
-    with pytest.raises(services.ServiceError, match="at least two"):
-        services.merge_identities(room=room, identity_ids=[mine[0]])
-    with pytest.raises(services.ServiceError, match="no longer exists"):
-        services.merge_identities(room=room, identity_ids=[mine[0], stranger_identity.pk])
+    with pytest.raises(ServiceError, match="at least two"):
+        identities.merge_identities(room=room, identity_ids=[mine[0]])
+    with pytest.raises(ServiceError, match="no longer exists"):
+        identities.merge_identities(room=room, identity_ids=[mine[0], stranger_identity.pk])
     assert Identity.objects.filter(room=room).count() == 3
 
 
 @pytest.mark.postgres_too
 def test_move_face_to_an_identity_of_another_room_is_refused(room, host, small_photos):
     upload_people(room, small_photos, indexes=(0,))
-    other = Identity.objects.create(room=services.create_room(owner=host, title="Other"))
+    other = Identity.objects.create(room=rooms_services.create_room(owner=host, title="Other"))
     face = Face.objects.filter(photo__room=room).first()
-    with pytest.raises(services.ServiceError):
-        services.move_face(face=face, identity=other)
+    with pytest.raises(ServiceError):
+        identities.move_face(face=face, identity_id=other.pk)
     face.refresh_from_db()
     assert face.identity.room_id == room.pk
 
 
 def test_processing_twice_does_not_duplicate_faces(room, small_photos, django_capture_on_commit_callbacks):
-    from swaps.jobs import run_job
-    from swaps.models import Job
+    from crowdswap.jobs.engine import run_job
+    from crowdswap.jobs.models import Job
     from tests.rooms.photos import storage_files
 
     upload_people(room, small_photos, indexes=(0,))
@@ -142,7 +144,7 @@ def test_processing_twice_does_not_duplicate_faces(room, small_photos, django_ca
     files_before = storage_files()
     # A crash after the handler finished but before the job was recorded means a second run.
     with django_capture_on_commit_callbacks(execute=True):
-        services.process_photo_job(job, lambda percent, stage: None)
+        photos.process_photo(job, lambda percent, stage: None)
     assert photo.faces.count() == 1
     assert Identity.objects.filter(room=room).count() == 3
     # The second run replaced the first run's thumbnail rather than adding one.
@@ -153,10 +155,10 @@ def test_processing_twice_does_not_duplicate_faces(room, small_photos, django_ca
 
 
 def test_a_photo_whose_last_attempt_crashes_is_marked_failed(room, small_photos, monkeypatch, settings):
-    from swaps.models import Job
+    from crowdswap.jobs.models import Job
 
     settings.JOB_MAX_ATTEMPTS = 2
-    services.add_photos(room=room, files=[upload("a.jpg", small_photos["angelina_jolie"][0])])
+    photos.add_photos(room=room, files=[upload("a.jpg", small_photos["angelina_jolie"][0])])
 
     def crash(rgb, **kwargs):
         raise RuntimeError("detector exploded")
@@ -168,4 +170,4 @@ def test_a_photo_whose_last_attempt_crashes_is_marked_failed(room, small_photos,
     (job,) = run_queued_jobs("photo")  # last attempt
     photo.refresh_from_db()
     assert job.status == Job.Status.FAILED and "detector exploded" in job.error
-    assert photo.status == "failed" and photo.error == services.PROCESSING_FAILED_MESSAGE
+    assert photo.status == "failed" and photo.error == photos.FAILED_MESSAGE

@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from rooms import services
 from rooms.models import Face, Identity, Photo, Room
+from rooms.services import photos
+from rooms.services import rooms as rooms_services
 from tests.rooms.photos import run_queued_jobs, storage_files, upload
 
 pytestmark = pytest.mark.usefixtures("media")
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.usefixtures("media")
 
 @pytest.fixture
 def processed_room(room, small_photos, face_models):
-    services.add_photos(
+    photos.add_photos(
         room=room,
         files=[upload(f"jolie{i}.jpg", c) for i, c in enumerate(small_photos["angelina_jolie"][:2])]
         + [upload("zuck.jpg", small_photos["mark_zuckerberg"][0])],
@@ -22,7 +23,7 @@ def processed_room(room, small_photos, face_models):
 
 
 def test_room_list_shows_only_my_rooms(host_client, room, stranger):
-    services.create_room(owner=stranger, title="Stranger's party")
+    rooms_services.create_room(owner=stranger, title="Stranger's party")
     response = host_client.get(reverse("rooms:list"))
     assert response.status_code == 200
     assert b"Cup final" in response.content and b"Stranger&#x27;s party" not in response.content
@@ -44,7 +45,7 @@ def test_create_room_from_the_form(host_client, host):
 
 @pytest.mark.postgres_too
 def test_rename_and_delete_room(host_client, room, small_photos, django_capture_on_commit_callbacks):
-    services.add_photos(room=room, files=[upload("a.jpg", small_photos["angelina_jolie"][0])])
+    photos.add_photos(room=room, files=[upload("a.jpg", small_photos["angelina_jolie"][0])])
     host_client.post(reverse("rooms:update", args=[room.pk]), {"title": "Final", "description": "at the stadium"})
     room.refresh_from_db()
     assert (room.title, room.description) == ("Final", "at the stadium")
@@ -66,7 +67,7 @@ def test_stranger_gets_404_on_every_page_and_action(stranger_client, processed_r
         reverse("rooms:delete", args=[room.pk]),
         reverse("rooms:albums", args=[room.pk]),
         reverse("rooms:album-zip", args=[room.pk, identity.pk]),
-        reverse("rooms:crowds", args=[room.pk]),
+        reverse("swaps:crowds", args=[room.pk]),
         reverse("rooms:photo-image", args=[room.pk, photo.pk]),
         reverse("rooms:face-thumb", args=[room.pk, face.pk]),
     ]
@@ -80,7 +81,7 @@ def test_stranger_gets_404_on_every_page_and_action(stranger_client, processed_r
         reverse("rooms:identity-hide", args=[room.pk, identity.pk]),
         reverse("rooms:face-move", args=[room.pk, face.pk]),
         reverse("rooms:face-ignore", args=[room.pk, face.pk]),
-        reverse("rooms:crowd-upload", args=[room.pk]),
+        reverse("swaps:crowd-upload", args=[room.pk]),
     ]
     for url in gets:
         assert stranger_client.get(url).status_code == 404, url
@@ -92,9 +93,9 @@ def test_stranger_gets_404_on_every_page_and_action(stranger_client, processed_r
 
 def test_room_page_shows_photos_states_and_people(host_client, processed_room, no_face_jpeg):
     room = processed_room
-    services.add_photos(room=room, files=[upload("shoulder.jpg", no_face_jpeg)])
+    photos.add_photos(room=room, files=[upload("shoulder.jpg", no_face_jpeg)])
     run_queued_jobs("photo")
-    services.add_photos(room=room, files=[upload("later.jpg", b"garbage")])  # rejected: not shown
+    photos.add_photos(room=room, files=[upload("later.jpg", b"garbage")])  # rejected: not shown
     response = host_client.get(reverse("rooms:detail", args=[room.pk]))
     html = response.content.decode()
     assert response.status_code == 200

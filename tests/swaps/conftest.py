@@ -1,162 +1,88 @@
-"""Fixtures for the jobs engine: an embedded Redis, a file database and real runworker processes."""
+"""Fixtures for the swap and the game: a room swapped for real, and a quick published challenge."""
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+# ruff: noqa: F811
+
+import io
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
-_DB_DIR = Path(tempfile.mkdtemp(prefix="crowdswap-test-db-"))
+from tests.rooms.photos import (  # noqa: F401  (fixtures)
+    face_models,
+    labelled_photos,
+    media,
+    room,
+    run_queued_jobs,
+    small_jpeg,
+    small_photos,
+)
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    from django.conf import settings
-
-    # Worker subprocesses must see the rows the tests write, so the test database is a file,
-    # not SQLite's private in-memory database. (WAL mode and a lock timeout come from settings.)
-    settings.DATABASES["default"].setdefault("TEST", {})
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-        settings.DATABASES["default"]["TEST"]["NAME"] = str(_DB_DIR / "test.sqlite3")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    shutil.rmtree(_DB_DIR, ignore_errors=True)
-
-
-@pytest.fixture
-def redis_channel_layer(settings, redis_url: str) -> str:
-    """Switch this process's channel layer to the embedded Redis, as the web process would use."""
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": "crowdswap"},
-        }
-    }
-    return redis_url
+# Two people are enough to prove matching, swapping and the answer key; each photo costs detection time.
+SWAP_PEOPLE = ("angelina_jolie", "mark_zuckerberg")
 
 
-class Workers:
-    """Start and stop `manage.py runworker crowdswap-jobs` subprocesses sharing the test database."""
-
-    def __init__(self, tmp_path: Path, redis_url: str, database_url: str, media_root: str) -> None:
-        self.tmp_path = tmp_path
-        self.ping_log = tmp_path / "pings.log"
-        self.env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-        self.env.update(
-            DATABASE_URL=database_url,
-            REDIS_URL=redis_url,
-            CHANNELS_PREFIX="crowdswap",
-            MEDIA_ROOT=media_root,
-            CROWDSWAP_PING_LOG=str(self.ping_log),
-            PYTHONUNBUFFERED="1",
-            LOG_LEVEL="INFO",
-        )
-        self.procs: list[subprocess.Popen] = []
-        self.logs: list[Path] = []
-
-    def start(self, *, sweep_interval: float = 60, requeue_after: int = 60, max_attempts: int = 3) -> subprocess.Popen:
-        log = self.tmp_path / f"worker{len(self.procs) + 1}.log"
-        env = {
-            **self.env,
-            "JOB_REQUEUE_AFTER_SECONDS": str(requeue_after),
-            "JOB_MAX_ATTEMPTS": str(max_attempts),
-        }
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "manage.py", "runworker", "crowdswap-jobs", "--sweep-interval", str(sweep_interval)],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self.procs.append(proc)
-        self.logs.append(log)
-        return proc
-
-    def ping_lines(self) -> list[tuple[str, int, int, int]]:
-        """Return (event, job id, pid, attempt) for every ping start/done the workers logged."""
-        if not self.ping_log.exists():
-            return []
-        rows = []
-        for line in self.ping_log.read_text().splitlines():
-            event, job_id, pid, attempt = line.split()
-            rows.append((event, int(job_id), int(pid), int(attempt)))
-        return rows
-
-    def wait_until(self, predicate: Callable[[], bool], *, what: str, timeout: float = 120) -> None:
-        """Poll predicate until it holds; fail with the workers' logs if a worker dies or time runs out."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            self.assert_alive()
-            time.sleep(0.2)
-        pytest.fail(f"timed out after {timeout} s waiting for {what}\n{self.diagnose()}")
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Wait until every worker has loaded its models and listens on the jobs channel."""
-        self.wait_until(
-            lambda: all("Running worker for channels" in log.read_text() for log in self.logs),
-            what="the workers to listen",
-            timeout=timeout,
-        )
-
-    def diagnose(self) -> str:
-        parts = []
-        for proc, log in zip(self.procs, self.logs, strict=True):
-            parts.append(f"--- {log.name} (pid {proc.pid}, exit {proc.poll()}) ---\n{log.read_text()[-3000:]}")
-        return "\n".join(parts)
-
-    def assert_alive(self) -> None:
-        dead = [p for p in self.procs if p.poll() is not None and p.returncode != -9]
-        if dead:
-            pytest.fail(f"a worker exited on its own:\n{self.diagnose()}")
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-        for proc in self.procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                pass
+def upload(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="image/jpeg")
 
 
-def database_url_for(db: dict) -> str:
-    """Return a DATABASE_URL that points a subprocess at the test database this process uses."""
-    engine, name = db["ENGINE"], str(db["NAME"])
-    if engine.endswith("sqlite3"):
-        if name.startswith(("file:", ":memory:")) or not name:
-            pytest.fail(f"worker tests need a file database shared with the workers, got {name!r}")
-        return f"sqlite:///{name}"
-    if engine.endswith("postgresql"):
-        from urllib.parse import quote
-
-        auth = f"{quote(db['USER'])}:{quote(db['PASSWORD'])}@" if db.get("USER") else ""
-        return f"postgres://{auth}{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{quote(name)}"
-    pytest.fail(f"worker tests do not know how to share a {engine} database with subprocesses")
+@pytest.fixture(scope="session")
+def group_jpeg(data_dir) -> bytes:
+    # A small everyday group photo whose three front faces can all host a friend.
+    return (data_dir / "crowds" / "voc" / "2008_001322.jpg").read_bytes()
 
 
 @pytest.fixture
-def workers(transactional_db, redis_channel_layer: str, settings, tmp_path: Path) -> Iterator[Workers]:
-    """Yield a factory of real runworker processes; every one is killed at teardown."""
-    from django.core.management import get_commands
-    from django.db import connection
+def prepared_room(room, small_photos, group_jpeg, face_models, media):
+    """A room with two identified friends and a processed crowd photo, all through the real pipeline."""
+    from rooms.services import photos
+    from swaps.services import crowds
 
-    if get_commands().get("runworker") != "swaps":
-        pytest.fail(
-            "manage.py runworker resolves to channels' command, not swaps': "
-            "list 'swaps' before 'channels' in INSTALLED_APPS"
-        )
-    pool = Workers(tmp_path, redis_channel_layer, database_url_for(connection.settings_dict), str(settings.MEDIA_ROOT))
-    try:
-        yield pool
-    finally:
-        pool.stop()
+    files = [upload(f"{p}-{i}.jpg", small_photos[p][i]) for p in SWAP_PEOPLE for i in range(2)]
+    photos.add_photos(room=room, files=files)
+    crowds.add_crowd_photos(room=room, files=[upload("group.jpg", group_jpeg)])
+    run_queued_jobs()
+    return room
+
+
+@pytest.fixture
+def swapped(prepared_room):
+    """A finished swap of every visible friend into the crowd, run in-process."""
+    from swaps.models import CrowdPhoto
+    from swaps.services import swaps as swaps_services
+
+    crowd = CrowdPhoto.objects.get(room=prepared_room)
+    swap = swaps_services.start_swap(room=prepared_room, crowd_photo_id=crowd.pk)
+    run_queued_jobs("swap")
+    swap.refresh_from_db()
+    return swap
+
+
+def tiny_jpeg(color: tuple[int, int, int] = (120, 130, 140), size: tuple[int, int] = (400, 300)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def challenge(room, media):
+    """A published swap with two hidden friends and known boxes, without running the face pipeline.
+
+    Judging and access rules do not depend on the pixels; the real pipeline is covered by `swapped`.
+    """
+    from rooms.models import Identity
+    from swaps.models import Swap
+
+    alice = Identity.objects.create(room=room, name="Alice")
+    bob = Identity.objects.create(room=room, name="Bob")
+    swap = Swap(room=room, version=1, identity_ids=[alice.pk, bob.pk], status=Swap.Status.DONE, published=True)
+    swap.image.save("result.jpg", ContentFile(tiny_jpeg()), save=False)
+    swap.preview.save("preview.jpg", ContentFile(tiny_jpeg(size=(1200, 630))), save=False)
+    swap.width, swap.height = 400, 300
+    swap.answer_key = [
+        {"identity": alice.pk, "box": [0.23456, 0.31234, 0.04321, 0.06789]},
+        {"identity": bob.pk, "box": [0.71234, 0.52345, 0.05432, 0.07654]},
+    ]
+    swap.save()
+    return swap

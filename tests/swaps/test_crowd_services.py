@@ -1,7 +1,6 @@
 """Crowd photos: upload with the same validation, face detection in the worker, the hosting summary."""
 
-# The rooms fixtures are imported (tests/swaps/conftest.py belongs to the jobs engine), so test
-# arguments necessarily share their names.
+# Fixtures imported by name are also test arguments.
 # ruff: noqa: F811
 
 import io
@@ -10,11 +9,13 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from rooms import services as room_services
+from crowdswap.jobs.models import Job
 from rooms.models import Identity, ProcessingStatus
-from swaps import services
-from swaps.models import CrowdFace, CrowdPhoto, Job
+from rooms.services import identities, photos
+from swaps.models import CrowdFace, CrowdPhoto
+from swaps.services import crowds
 from tests.rooms.photos import (  # noqa: F401  (fixtures)
+    abandon_job,
     face_models,
     labelled_photos,
     media,
@@ -41,68 +42,68 @@ def stadium_jpeg(data_dir) -> bytes:
 
 
 def test_crowd_photo_is_validated_deduplicated_and_queued(room, couple_jpeg):
-    report = services.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg), upload("x.jpg", b"txt")])
+    report = crowds.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg), upload("x.jpg", b"txt")])
     assert [o.status for o in report.outcomes] == ["added", "rejected"]
     assert "not an image" in report.outcomes[1].error
     crowd = report.outcomes[0].photo
     assert crowd.status == ProcessingStatus.QUEUED and crowd.width == 1000
     assert Job.objects.get(kind="crowd").payload == {"crowd_photo_id": crowd.pk}
-    again = services.add_crowd_photo(room=room, file=upload("same.jpg", couple_jpeg))
+    again = crowds.add_crowd_photos(room=room, files=[upload("same.jpg", couple_jpeg)])
     assert again.outcomes[0].status == "duplicate"
     assert CrowdPhoto.objects.count() == 1 and len(storage_files()) == 1
 
 
 def test_stadium_front_rows_can_host_friends(room, stadium_jpeg):
-    services.add_crowd_photos(room=room, files=[upload("stadium.jpg", stadium_jpeg)])
+    crowds.add_crowd_photos(room=room, files=[upload("stadium.jpg", stadium_jpeg)])
     (job,) = run_queued_jobs("crowd")
     crowd = CrowdPhoto.objects.get()
     assert job.status == Job.Status.DONE and crowd.status == ProcessingStatus.DONE
     faces = list(crowd.faces.all())
-    usable = [f for f in faces if f.usable]
+    usable = [f for f in faces if f.can_host]
     # README: about 30 large faces in front are the swap targets a person would expect.
     assert len(faces) >= 15 and len(usable) >= 15
     assert job.result == {"crowd_photo_id": crowd.pk, "faces": len(faces), "usable": len(usable)}
     assert all(len(f.landmarks) == 68 and len(bytes(f.embedding)) == 512 for f in faces)
     # Re-running the job replaces the faces instead of adding to them.
-    services.process_crowd_job(job, lambda percent, stage: None)
+    crowds.process_crowd(job, lambda percent, stage: None)
     assert crowd.faces.count() == len(faces)
 
 
 def test_summary_explains_a_crowd_with_fewer_faces_than_people(room, couple_jpeg, small_photos):
-    services.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
+    crowds.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
     crowd = CrowdPhoto.objects.get()
-    assert services.crowd_summary(crowd_photo=crowd).message == "Looking for faces in this crowd…"
-    room_services.add_photos(room=room, files=[upload(f"{p}.jpg", small_photos[p][0]) for p in small_photos])
+    assert crowds.crowd_summary(crowd_photo=crowd).message == "Looking for faces in this crowd…"
+    photos.add_photos(room=room, files=[upload(f"{p}.jpg", small_photos[p][0]) for p in small_photos])
     run_queued_jobs()
     crowd.refresh_from_db()
     assert Identity.objects.filter(room=room).count() == 3
-    summary = services.crowd_summary(crowd_photo=crowd)
+    summary = crowds.crowd_summary(crowd_photo=crowd)
     assert (summary.faces, summary.usable, summary.people, summary.enough) == (2, 2, 3, False)
     assert summary.message.startswith("2 faces can host a friend.")
     assert "You have 3 visible people, so only 2 of them can be hidden" in summary.message
     # Hiding a person makes the crowd big enough.
-    room_services.set_identity_hidden(identity=Identity.objects.filter(room=room).first(), hidden=True)
-    summary = services.crowd_summary(crowd_photo=crowd)
+    identities.set_identity_hidden(identity=Identity.objects.filter(room=room).first(), hidden=True)
+    summary = crowds.crowd_summary(crowd_photo=crowd)
     assert summary.enough and summary.message.endswith("Enough for all 2 visible people.")
 
 
 def test_a_crowd_without_faces_fails_clearly(room):
     buffer = io.BytesIO()
     Image.new("RGB", (320, 200), (40, 120, 200)).save(buffer, format="JPEG")
-    services.add_crowd_photos(room=room, files=[upload("sky.jpg", buffer.getvalue())])
+    crowds.add_crowd_photos(room=room, files=[upload("sky.jpg", buffer.getvalue())])
     run_queued_jobs("crowd")
     crowd = CrowdPhoto.objects.get()
     assert crowd.status == ProcessingStatus.FAILED and "No face found in this crowd photo" in crowd.error
-    assert services.crowd_summary(crowd_photo=crowd).message == crowd.error
+    assert crowds.crowd_summary(crowd_photo=crowd).message == crowd.error
 
 
 def test_lookalikes_find_the_person_who_is_really_in_the_crowd(room, couple_jpeg, labelled_photos):
     jolie_photos = [small_jpeg(p) for p in labelled_photos["angelina_jolie"][:3]]
-    room_services.add_photos(room=room, files=[upload(f"j{i}.jpg", c) for i, c in enumerate(jolie_photos)])
-    services.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
+    photos.add_photos(room=room, files=[upload(f"j{i}.jpg", c) for i, c in enumerate(jolie_photos)])
+    crowds.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
     run_queued_jobs()
     (identity,) = Identity.objects.filter(room=room)
-    found = room_services.lookalikes(room=room)
+    found = crowds.lookalikes(room=room)
     pairs = found[identity.pk]
     assert len(pairs) == 2  # k=5, but the couple has only two faces
     best, distance = pairs[0]
@@ -112,7 +113,7 @@ def test_lookalikes_find_the_person_who_is_really_in_the_crowd(room, couple_jpeg
 
 
 def test_crowd_api_and_page_show_boxes_and_summary(room, couple_jpeg, host_client):
-    services.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
+    crowds.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
     run_queued_jobs("crowd")
     crowd = CrowdPhoto.objects.get()
     body = host_client.get(reverse("api-crowds", args=[room.pk])).json()
@@ -122,18 +123,65 @@ def test_crowd_api_and_page_show_boxes_and_summary(room, couple_jpeg, host_clien
         left, top, width, height = face["box"]
         assert 0 <= left < 1 and 0 <= top < 1 and 0 < width <= 1 and 0 < height <= 1
     assert item["summary"]["usable"] == 2 and "2 faces can host a friend" in item["summary"]["message"]
-    page = host_client.get(reverse("rooms:crowds", args=[room.pk])).content.decode()
+    page = host_client.get(reverse("swaps:crowds", args=[room.pk])).content.decode()
     assert page.count('class="face-box usable"') == 2
-    assert reverse("rooms:crowd-image", args=[room.pk, crowd.pk]) in page
+    assert reverse("swaps:crowd-image", args=[room.pk, crowd.pk]) in page
     assert "2 faces can host a friend" in page
 
 
 def test_crowd_page_upload_and_delete(room, couple_jpeg, host_client, django_capture_on_commit_callbacks):
     response = host_client.post(
-        reverse("rooms:crowd-upload", args=[room.pk]), {"files": [upload("c.jpg", couple_jpeg)]}, follow=True
+        reverse("swaps:crowd-upload", args=[room.pk]), {"files": [upload("c.jpg", couple_jpeg)]}, follow=True
     )
     assert response.status_code == 200 and "1 uploaded" in response.content.decode()
     crowd = CrowdPhoto.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        host_client.post(reverse("rooms:crowd-delete", args=[room.pk, crowd.pk]))
+        host_client.post(reverse("swaps:crowd-delete", args=[room.pk, crowd.pk]))
     assert not CrowdPhoto.objects.exists() and storage_files() == []
+
+
+def crash(rgb, **kwargs):
+    raise RuntimeError("detector exploded")
+
+
+def test_a_crowd_whose_last_attempt_crashes_says_so_and_retry_runs_it_again(
+    room, couple_jpeg, host_client, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    from crowdswap.jobs import engine
+
+    settings.JOB_MAX_ATTEMPTS = 1
+    crowds.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
+    with monkeypatch.context() as patched:
+        patched.setattr("swaps.pipeline.faces.detect_faces", crash)
+        (job,) = run_queued_jobs("crowd")
+    crowd = CrowdPhoto.objects.get()
+    # Before the engine owned the lifecycle, the crowd stayed "processing" forever.
+    assert job.status == Job.Status.FAILED
+    assert (crowd.status, crowd.error) == (ProcessingStatus.FAILED, crowds.FAILED_MESSAGE)
+    body = host_client.get(reverse("api-crowd", args=[room.pk, crowd.pk])).json()
+    assert body["retryable"] is True and body["job"] == job.pk
+    page = host_client.get(reverse("swaps:crowds", args=[room.pk])).content.decode()
+    assert crowds.FAILED_MESSAGE in page and f'action="/jobs/{job.pk}/retry/"' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.retry(job=job)
+    crowd.refresh_from_db()
+    assert (crowd.status, crowd.error) == (ProcessingStatus.QUEUED, "")
+    run_queued_jobs("crowd")
+    crowd.refresh_from_db()
+    assert crowd.status == ProcessingStatus.DONE and crowd.faces.count() == 2
+
+
+def test_a_crowd_whose_worker_died_on_the_last_attempt_is_failed_by_the_sweep(room, couple_jpeg):
+    from crowdswap.jobs import engine
+
+    crowds.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
+    crowd = CrowdPhoto.objects.get()
+    # A worker marked it processing and was killed: no heartbeat since.
+    CrowdPhoto.objects.filter(pk=crowd.pk).update(status=ProcessingStatus.PROCESSING)
+    abandon_job(crowd.job_id)
+
+    assert engine.sweep(requeue_after=60, attempts_limit=1) == 1
+
+    crowd.refresh_from_db()
+    assert (crowd.status, crowd.error) == (ProcessingStatus.FAILED, crowds.FAILED_MESSAGE)

@@ -1,0 +1,39 @@
+"""The API's one exception handler: the same error gives the same status and body in every view."""
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from crowdswap.lib.errors import ServiceError
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error body: one sentence for people, field errors for forms when there are some."""
+
+    detail = serializers.CharField()
+
+
+def first_error(detail: Any, field: str = "") -> str:
+    """Return the first message of a DRF error detail, prefixed with its field name."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            return first_error(value, "" if key == "non_field_errors" else str(key))
+    if isinstance(detail, list) and detail:
+        return first_error(detail[0], field)
+    text = str(detail)
+    return f"{field}: {text}" if field else text
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Turn service refusals, validation errors and 404s into {"detail": ...} with their one status."""
+    if isinstance(exc, ServiceError):
+        return Response({"detail": exc.message}, status=exc.status)
+    if isinstance(exc, ValidationError):
+        return Response({"detail": first_error(exc.detail), "errors": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Http404):
+        return Response({"detail": str(exc) or "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,199 @@
+"""People: regroup faces into identities, and every edit the host makes to them (under the room's lock)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+
+from crowdswap.lib.errors import ServiceError
+from rooms.models import Face, Identity, Photo, ProcessingStatus, Room
+from swaps.pipeline import identities as pipeline_identities
+
+
+def lock_room(room_id: int) -> None:
+    """Serialise identity changes of one room: re-clustering and the host's edits take this lock first.
+
+    One lock per room, always taken first, means two writers never hold each other's rows (no deadlock)
+    and a merge never interleaves with a re-clustering that would undo half of it.
+    """
+    Room.objects.select_for_update().filter(pk=room_id).values_list("pk", flat=True).first()
+
+
+def recluster_room(*, room: Room) -> dict[str, int]:
+    """Re-group the room's faces into identities, keeping every decision the host made.
+
+    Pinned faces (moved or merged by hand) keep their identity; the others follow their cluster,
+    and a cluster keeps the identity most of its faces had before, so names, hidden flags and
+    merges persist. Each face DBSCAN leaves unclustered is a person of its own. Identities left
+    without faces are deleted: an empty card helps nobody, and its name had no face to belong to.
+    """
+    with transaction.atomic():
+        lock_room(room.pk)
+        faces = list(
+            Face.objects.select_for_update()
+            .filter(photo__room=room, ignored=False, photo__status=ProcessingStatus.DONE)
+            .order_by("id")
+        )
+        if faces:
+            embeddings = np.stack([f.embedding_array() for f in faces])
+            raw_labels = pipeline_identities.cluster_faces(
+                embeddings, photo_keys=[f.photo_id for f in faces], seeds_ok=[f.usable for f in faces]
+            )
+            labels = _singletons_for_noise([int(x) for x in raw_labels])
+            label_identity = _identity_per_label(labels, faces)
+        else:
+            labels, label_identity = [], {}
+
+        existing = set(Identity.objects.filter(room=room).values_list("id", flat=True))
+        created: dict[int, Identity] = {}
+        changed: list[Face] = []
+        for face, label in zip(faces, labels, strict=True):
+            if face.pinned and face.identity_id in existing:
+                continue
+            target = label_identity.get(label)
+            if target is None or target not in existing:
+                if label not in created:
+                    created[label] = Identity.objects.create(room=room)
+                target = created[label].pk
+            if face.identity_id != target:
+                face.identity_id = target
+                changed.append(face)
+        Face.objects.bulk_update(changed, ["identity"])
+        deleted, _ = Identity.objects.filter(room=room).annotate(n=Count("faces")).filter(n=0).delete()
+    return {"faces": len(faces), "changed": len(changed), "created": len(created), "deleted": deleted}
+
+
+def _singletons_for_noise(labels: list[int]) -> list[int]:
+    next_label = max(labels, default=-1) + 1
+    result = []
+    for label in labels:
+        if label < 0:
+            label, next_label = next_label, next_label + 1
+        result.append(label)
+    return result
+
+
+def _identity_per_label(labels: list[int], faces: list[Face]) -> dict[int, int | None]:
+    """Return, per cluster, the identity its faces had before (the pipeline's one-to-one carry-over).
+
+    A cluster the carry-over leaves without an identity still joins the identity of its pinned
+    faces: two clusters holding one merged identity is what a host's merge means, and a later
+    upload must not split it again.
+    """
+    result = pipeline_identities.carry_over(labels, [f.identity_id for f in faces])
+    pinned: dict[int, Counter[int]] = {}
+    for face, label in zip(faces, labels, strict=True):
+        if face.pinned and face.identity_id is not None:
+            pinned.setdefault(label, Counter())[face.identity_id] += 1
+    for label, counter in pinned.items():
+        if result.get(label) is None:
+            result[label] = counter.most_common(1)[0][0]
+    return result
+
+
+def _delete_if_empty(identity_id: int | None) -> None:
+    if identity_id is not None:
+        Identity.objects.filter(pk=identity_id).annotate(n=Count("faces")).filter(n=0).delete()
+
+
+def _locked_identity(identity: Identity) -> Identity:
+    """Take the room's lock and return the identity as it is now (it may have been merged away)."""
+    lock_room(identity.room_id)
+    fresh = Identity.objects.select_for_update().filter(pk=identity.pk).first()
+    if fresh is None:
+        raise ServiceError("This person no longer exists (merged or regrouped). Reload the page and try again.")
+    return fresh
+
+
+def rename_identity(*, identity: Identity, name: str) -> Identity:
+    """Name a person (an empty name goes back to "Person N")."""
+    with transaction.atomic():
+        identity = _locked_identity(identity)
+        identity.name = name.strip()[:80]
+        identity.save(update_fields=["name"])
+    return identity
+
+
+def set_identity_hidden(*, identity: Identity, hidden: bool) -> Identity:
+    """Hide a person from swaps and albums, or show them again."""
+    with transaction.atomic():
+        identity = _locked_identity(identity)
+        identity.hidden = hidden
+        identity.save(update_fields=["hidden"])
+    return identity
+
+
+def merge_identities(*, room: Room, identity_ids: list[int], name: str | None = None) -> Identity:
+    """Merge several identities of a room into the first one; its faces are pinned so re-clustering keeps them."""
+    ids = list(dict.fromkeys(int(i) for i in identity_ids))
+    if len(ids) < 2:
+        raise ServiceError("Choose at least two people to merge.")
+    with transaction.atomic():
+        lock_room(room.pk)
+        found = {i.pk: i for i in Identity.objects.select_for_update().filter(room=room, pk__in=ids)}
+        if len(found) != len(ids):
+            raise ServiceError("One of these people no longer exists. Reload the page and try again.")
+        target = found[ids[0]]
+        others = [found[i] for i in ids[1:]]
+        if not target.name:
+            target.name = next((o.name for o in others if o.name), "")
+        if name is not None and name.strip():
+            target.name = name.strip()[:80]
+        target.hidden = target.hidden and all(o.hidden for o in others)
+        target.save(update_fields=["name", "hidden"])
+        Face.objects.filter(identity_id__in=ids).update(identity=target, pinned=True)
+        Identity.objects.filter(pk__in=[o.pk for o in others]).delete()
+    return target
+
+
+def move_face(*, face: Face, identity_id: int | None) -> Identity:
+    """Move one face to another identity of its room (None: out into a new one); the face is pinned there."""
+    with transaction.atomic():
+        lock_room(Photo.objects.filter(pk=face.photo_id).values_list("room_id", flat=True).get())
+        face = Face.objects.select_for_update().select_related("photo").get(pk=face.pk)
+        room_id = face.photo.room_id
+        if identity_id is None:
+            identity = Identity.objects.create(room_id=room_id)
+        else:
+            found = Identity.objects.select_for_update().filter(pk=identity_id, room_id=room_id).first()
+            if found is None:
+                raise ServiceError("That person is not in this room any more. Reload the page and try again.")
+            identity = found
+        previous = face.identity_id
+        face.identity = identity
+        face.pinned = True
+        face.ignored = False
+        face.save(update_fields=["identity", "pinned", "ignored"])
+        if previous != identity.pk:
+            _delete_if_empty(previous)
+    return identity
+
+
+def ignore_face(*, face: Face, ignored: bool = True) -> Face:
+    """Mark a detection as "not a face" (it leaves its identity and every later clustering), or undo it."""
+    with transaction.atomic():
+        lock_room(Photo.objects.filter(pk=face.photo_id).values_list("room_id", flat=True).get())
+        face = Face.objects.select_for_update().select_related("photo__room").get(pk=face.pk)
+        previous = face.identity_id
+        face.ignored = ignored
+        face.pinned = False
+        if ignored:
+            face.identity = None
+        face.save(update_fields=["ignored", "pinned", "identity"])
+        if ignored:
+            _delete_if_empty(previous)
+        else:
+            recluster_room(room=face.photo.room)
+            face.refresh_from_db()
+    return face
+
+
+def identities_for_room(room: Room) -> QuerySet[Identity]:
+    """Return the room's identities with their face and photo counts."""
+    return Identity.objects.filter(room=room).annotate(
+        face_count=Count("faces", filter=Q(faces__ignored=False), distinct=True),
+        photo_count=Count("faces__photo", filter=Q(faces__ignored=False), distinct=True),
+    )

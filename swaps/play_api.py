@@ -1,0 +1,144 @@
+"""REST API for playing a shared challenge: anyone with the link, signed in or as a guest with the session.
+
+The player is always found from the request's account or session, never from the request body, so
+nobody can guess for another player.
+"""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crowdswap.lib.api import ErrorSerializer
+from crowdswap.lib.errors import Conflict
+from swaps.access import get_published_swap
+from swaps.models import Player, Swap
+from swaps.services import play
+
+
+class JoinInputSerializer(serializers.Serializer):
+    nickname = serializers.CharField(max_length=play.NICKNAME_MAX, required=False, allow_blank=True, default="")
+
+
+class GuessInputSerializer(serializers.Serializer):
+    identity = serializers.IntegerField()
+    x = serializers.FloatField(min_value=0.0, max_value=1.0)
+    y = serializers.FloatField(min_value=0.0, max_value=1.0)
+
+
+class StateSerializer(serializers.Serializer):
+    """What a player may see (the answers only once they finished)."""
+
+    rules = serializers.CharField()
+    attempts_per_friend = serializers.IntegerField()
+    player = serializers.DictField(allow_null=True)
+    friends = serializers.ListField(child=serializers.DictField())
+    guesses = serializers.ListField(child=serializers.DictField())
+    answers = serializers.ListField(child=serializers.DictField(), allow_null=True)
+    rank = serializers.IntegerField(allow_null=True)
+
+
+class GuessOutputSerializer(serializers.Serializer):
+    hit = serializers.BooleanField()
+    points = serializers.IntegerField()
+    attempts_left = serializers.IntegerField()
+    state = StateSerializer()
+
+
+class LeaderboardEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    name = serializers.CharField()
+    score = serializers.IntegerField()
+    hits = serializers.IntegerField()
+    finished = serializers.BooleanField()
+    seconds = serializers.IntegerField(allow_null=True)
+
+
+def session_key(request: Any, *, create: bool = False) -> str | None:
+    """Return the browser's session key, creating the session when a guest needs one."""
+    if create and not request.session.session_key:
+        request.session.save()
+    return request.session.session_key
+
+
+class PlayView(APIView):
+    """Base for play endpoints: open to everybody; refusals take the API's one error shape."""
+
+    permission_classes = [AllowAny]
+
+    def current_player(self, swap: Swap) -> Player | None:
+        return play.find_player(swap=swap, user=self.request.user, session_key=session_key(self.request))
+
+    def require_player(self, swap: Swap) -> Player:
+        player = self.current_player(swap)
+        if player is None:
+            raise Conflict("Join the game first: choose a nickname or sign in.")
+        return player
+
+
+class PlayStateApi(PlayView):
+    @extend_schema(responses={200: StateSerializer, 404: ErrorSerializer, 410: ErrorSerializer})
+    def get(self, request: Request, token: str) -> Response:
+        """Return the hidden friends and this player's progress (the answers once they finished)."""
+        swap = get_published_swap(token)
+        return Response(play.player_state(swap=swap, player=self.current_player(swap)))
+
+
+class PlayJoinApi(PlayView):
+    @extend_schema(request=JoinInputSerializer, responses={200: StateSerializer, 201: StateSerializer})
+    def post(self, request: Request, token: str) -> Response:
+        """Start playing (or resume): signed-in players use their name, guests give a nickname."""
+        swap = get_published_swap(token)
+        data = JoinInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        existed = self.current_player(swap) is not None
+        player = play.join_game(
+            swap=swap,
+            user=request.user,
+            session_key=session_key(request, create=True),
+            nickname=data.validated_data["nickname"],
+        )
+        return Response(
+            play.player_state(swap=swap, player=player),
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+
+class PlayGuessApi(PlayView):
+    @extend_schema(request=GuessInputSerializer, responses={200: GuessOutputSerializer, 409: ErrorSerializer})
+    def post(self, request: Request, token: str) -> Response:
+        """Judge a click for one hidden friend."""
+        swap = get_published_swap(token)
+        player = self.require_player(swap)
+        data = GuessInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        outcome = play.make_guess(player=player, identity_id=values["identity"], x=values["x"], y=values["y"])
+        return Response(
+            {
+                "hit": outcome.guess.hit,
+                "points": outcome.guess.points,
+                "attempts_left": outcome.attempts_left,
+                "state": play.player_state(swap=outcome.player.swap, player=outcome.player, guesses=outcome.guesses),
+            }
+        )
+
+
+class PlayGiveUpApi(PlayView):
+    @extend_schema(request=None, responses={200: StateSerializer})
+    def post(self, request: Request, token: str) -> Response:
+        """Stop playing and see the answers."""
+        swap = get_published_swap(token)
+        player = play.give_up(player=self.require_player(swap))
+        return Response(play.player_state(swap=swap, player=player))
+
+
+class PlayLeaderboardApi(PlayView):
+    @extend_schema(responses={200: LeaderboardEntrySerializer(many=True)})
+    def get(self, request: Request, token: str) -> Response:
+        """Return the challenge's leaderboard: names and scores."""
+        return Response(play.leaderboard(get_published_swap(token)))

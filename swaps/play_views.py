@@ -1,0 +1,86 @@
+"""Public pages and files of a shared challenge (/play/<token>/): only published swaps, only what players need."""
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from crowdswap.lib.errors import Gone
+from crowdswap.lib.files import serve_file
+from rooms.models import Identity
+from swaps.access import get_published_swap
+from swaps.models import Swap
+from swaps.play_api import session_key
+from swaps.services import play
+
+# Link previews are fetched by crawlers again and again; the picture never changes under its name.
+PREVIEW_MAX_AGE = 600
+
+
+def absolute(path: str) -> str:
+    """Return an absolute URL on the public site (link previews need them)."""
+    return f"{settings.SITE_URL}{path}"
+
+
+def _playable_or_404(token: str) -> Swap:
+    """Return the published swap behind a token; files of a closed challenge are simply not there."""
+    try:
+        return get_published_swap(token)
+    except Gone as exc:
+        raise Http404(exc.message) from exc
+
+
+@require_GET
+def play_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Show the challenge: the picture, the hidden friends, the player's progress and the leaderboard."""
+    try:
+        swap = get_published_swap(token)
+    except Gone as exc:
+        return render(request, "play/closed.html", {"message": exc.message}, status=410)
+    player = play.find_player(swap=swap, user=request.user, session_key=session_key(request))
+    state = play.player_state(swap=swap, player=player)
+    hidden = len(state["friends"])
+    context = {
+        "swap": swap,
+        "state": state,
+        "og": {
+            "title": f"Can you find {hidden} friend{'s' if hidden != 1 else ''} in this crowd?",
+            "description": f"{swap.room.title}: friends are hidden in the crowd. Find them, beat the leaderboard.",
+            "url": absolute(reverse("play:page", args=[token])),
+            "image": absolute(reverse("play:preview", args=[token])),
+        },
+        "urls": {
+            "join": reverse("api-play-join", args=[token]),
+            "guess": reverse("api-play-guess", args=[token]),
+            "give_up": reverse("api-play-give-up", args=[token]),
+            "leaderboard": reverse("api-play-leaderboard", args=[token]),
+            "image": reverse("play:image", args=[token]),
+            "socket": f"/ws/play/{token}/",
+        },
+    }
+    return render(request, "play/play.html", context)
+
+
+@require_GET
+def play_image(request: HttpRequest, token: str) -> HttpResponse:
+    """Serve the swapped picture of a published challenge."""
+    return serve_file(_playable_or_404(token).image)
+
+
+@require_GET
+def play_preview(request: HttpRequest, token: str) -> HttpResponse:
+    """Serve the 1200x630 link preview of a published challenge (fetched by Facebook's crawler)."""
+    return serve_file(_playable_or_404(token).preview, public_max_age=PREVIEW_MAX_AGE)
+
+
+@require_GET
+def play_friend_thumb(request: HttpRequest, token: str, identity_id: int) -> HttpResponse:
+    """Serve the face thumbnail of one friend hidden in a published challenge, and of nobody else."""
+    swap = _playable_or_404(token)
+    if identity_id not in swap.hidden_identity_ids():
+        raise Http404("Not hidden in this challenge.")
+    face = get_object_or_404(Identity, pk=identity_id, room=swap.room).cover_face()
+    if face is None:
+        raise Http404("No picture of this friend.")
+    return serve_file(face.thumbnail)

@@ -1,0 +1,157 @@
+"""The swap job on real photos: matching, swapping, result, preview, answer key, versions and sharing."""
+
+# ruff: noqa: F811
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from crowdswap.jobs.models import Job
+from crowdswap.lib.errors import ServiceError
+from rooms.models import Identity
+from rooms.services.rooms import delete_room
+from swaps.models import CrowdPhoto, Swap
+from swaps.services import crowds
+from swaps.services import swaps as swaps_services
+from tests.rooms.photos import abandon_job, run_queued_jobs, storage_files
+from tests.swaps.conftest import SWAP_PEOPLE
+
+
+def test_swap_hides_every_visible_friend_and_stores_result_preview_and_key(swapped, media):
+    swap = swapped
+    identities = list(Identity.objects.filter(room=swap.room))
+    assert len(identities) == len(SWAP_PEOPLE)
+    assert swap.status == Swap.Status.DONE and swap.version == 1 and not swap.published
+    assert swap.job.status == Job.Status.DONE
+    assert swap.job.result == {"swap_id": swap.pk, "hidden": 2, "version": 1}
+    assert "box" not in str(swap.job.result)
+    crowd = swap.crowd_photo
+    with swap.image.open("rb") as handle, Image.open(handle) as img:
+        assert img.size == (crowd.width, crowd.height) == (swap.width, swap.height)
+        result = np.asarray(img.convert("RGB"), dtype=np.int16)
+    with swap.preview.open("rb") as handle, Image.open(handle) as img:
+        assert img.size == (1200, 630)
+    assert swap.image.name.startswith(f"rooms/{swap.room_id}/swaps/")
+    assert swap.preview.name.startswith(f"rooms/{swap.room_id}/swaps/")
+    # One box per friend, each on a different usable crowd face, inside the picture.
+    assert sorted(e["identity"] for e in swap.answer_key) == sorted(i.pk for i in identities)
+    usable = {
+        tuple(round(v, 3) for v in crowds.normalised_box(f, crowd.width, crowd.height))
+        for f in crowd.faces.filter(can_host=True)
+    }
+    for entry in swap.answer_key:
+        x, y, w, h = entry["box"]
+        assert 0 <= x < x + w <= 1 and 0 <= y < y + h <= 1
+        assert tuple(round(v, 3) for v in entry["box"]) in usable
+    # The pixels inside each answer box changed: a friend's face is really there now.
+    with crowd.image.open("rb") as handle, Image.open(handle) as img:
+        original = np.asarray(img.convert("RGB"), dtype=np.int16)
+    for entry in swap.answer_key:
+        x, y, w, h = entry["box"]
+        x0, y0 = int(x * swap.width), int(y * swap.height)
+        x1, y1 = int((x + w) * swap.width), int((y + h) * swap.height)
+        assert np.abs(result[y0:y1, x0:x1] - original[y0:y1, x0:x1]).mean() > 8
+
+
+def test_rerunning_the_job_overwrites_instead_of_duplicating(swapped, media, django_capture_on_commit_callbacks):
+    swap = swapped
+    before = storage_files(f"rooms/{swap.room_id}/swaps")
+    assert len(before) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        swaps_services.run_swap(swap.job, lambda percent, stage: None)
+    swap.refresh_from_db()
+    after = storage_files(f"rooms/{swap.room_id}/swaps")
+    assert len(after) == 2 and Swap.objects.count() == 1
+    assert sorted(after) == sorted([swap.image.name, swap.preview.name])
+
+
+def test_each_run_is_a_new_version_and_older_ones_stay(swapped, media, django_capture_on_commit_callbacks):
+    room = swapped.room
+    first = Identity.objects.filter(room=room).first()
+    second = swaps_services.start_swap(room=room, crowd_photo_id=swapped.crowd_photo.pk, identity_ids=[first.pk])
+    run_queued_jobs("swap")
+    second.refresh_from_db()
+    assert second.version == 2 and second.status == Swap.Status.DONE
+    assert [e["identity"] for e in second.answer_key] == [first.pk]
+    assert Swap.objects.filter(room=room).count() == 2 and swapped.share_token != second.share_token
+    names = [second.image.name, second.preview.name]
+    with django_capture_on_commit_callbacks(execute=True):
+        swaps_services.discard_swap(swap=second)
+    assert list(Swap.objects.filter(room=room)) == [swapped]
+    assert not set(names) & set(storage_files(f"rooms/{room.pk}/swaps"))
+
+
+def test_start_swap_refuses_with_clear_messages(prepared_room, django_capture_on_commit_callbacks):
+    room = prepared_room
+    crowd = CrowdPhoto.objects.get(room=room)
+    people = list(Identity.objects.filter(room=room))
+    for person in people:
+        person.hidden = True
+        person.save()
+    with pytest.raises(ServiceError, match="at least one person"):
+        swaps_services.start_swap(room=room, crowd_photo_id=crowd.pk)
+    with pytest.raises(ServiceError, match="cannot be hidden"):
+        swaps_services.start_swap(room=room, crowd_photo_id=crowd.pk, identity_ids=[p.pk for p in people[:1]])
+    Identity.objects.filter(room=room).update(hidden=False)
+    hosts = crowd.faces.filter(can_host=True)
+    keep = hosts.first()
+    hosts.exclude(pk=keep.pk).update(can_host=False)
+    with pytest.raises(ServiceError, match="1 face that can host a friend, but you chose 2"):
+        swaps_services.start_swap(room=room, crowd_photo_id=crowd.pk, identity_ids=[p.pk for p in people])
+    # The default takes as many friends as the crowd can host.
+    swap = swaps_services.start_swap(room=room, crowd_photo_id=crowd.pk)
+    assert len(swap.identity_ids) == 1
+    crowd.faces.update(can_host=False)
+    with pytest.raises(ServiceError, match="No face in this crowd"):
+        swaps_services.start_swap(room=room, crowd_photo_id=crowd.pk)
+    assert Swap.objects.count() == 1
+
+
+def test_publish_unpublish_regenerate_and_room_delete_removes_files(swapped, media, django_capture_on_commit_callbacks):
+    swap = swapped
+    token = swap.share_token
+    assert len(token) >= 20
+    swaps_services.publish_swap(swap=swap)
+    assert Swap.objects.get().published
+    swaps_services.regenerate_share_token(swap=swap)
+    assert Swap.objects.get().share_token not in {token, ""}
+    swaps_services.unpublish_swap(swap=swap)
+    assert not Swap.objects.get().published
+    with django_capture_on_commit_callbacks(execute=True):
+        delete_room(room=swap.room)
+    assert storage_files(f"rooms/{swap.room_id}") == []
+
+
+def test_unfinished_swap_cannot_be_published(prepared_room):
+    crowd = CrowdPhoto.objects.get(room=prepared_room)
+    swap = swaps_services.start_swap(room=prepared_room, crowd_photo_id=crowd.pk)
+    with pytest.raises(ServiceError, match="Only a finished swap"):
+        swaps_services.publish_swap(swap=swap)
+
+
+def test_a_swap_whose_crowd_was_deleted_fails_with_the_reason_and_the_page_offers_retry(
+    prepared_room, host_client, django_capture_on_commit_callbacks
+):
+    crowd = CrowdPhoto.objects.get(room=prepared_room)
+    swap = swaps_services.start_swap(room=prepared_room, crowd_photo_id=crowd.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        crowds.delete_crowd_photo(crowd_photo=crowd)
+    run_queued_jobs("swap")
+    swap.refresh_from_db()
+    assert swap.status == Swap.Status.FAILED and "crowd photo was deleted" in swap.error
+    page = host_client.get(f"/rooms/{prepared_room.pk}/swaps/").content.decode()
+    assert "crowd photo was deleted" in page and f'action="/jobs/{swap.job_id}/retry/"' in page
+
+
+def test_a_swap_whose_worker_died_on_the_last_attempt_is_failed_by_the_sweep(prepared_room):
+    from crowdswap.jobs import engine
+
+    crowd = CrowdPhoto.objects.get(room=prepared_room)
+    swap = swaps_services.start_swap(room=prepared_room, crowd_photo_id=crowd.pk)
+    Swap.objects.filter(pk=swap.pk).update(status=Swap.Status.RUNNING)
+    abandon_job(swap.job_id)
+
+    assert engine.sweep(requeue_after=60, attempts_limit=1) == 1
+
+    swap.refresh_from_db()
+    assert (swap.status, swap.error) == (Swap.Status.FAILED, swaps_services.FAILED_MESSAGE)
