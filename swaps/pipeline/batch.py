@@ -15,7 +15,7 @@ from . import landmarks as marks
 
 def detect_file(
     path: str,
-    min_face_px: float = 40,
+    min_face_px: float = faces.DEFAULT_MIN_FACE_PX,
     detector: str = detection.DEFAULT_DETECTOR,
     landmarks: str = marks.DEFAULT_METHOD,
 ) -> list[faces.Face]:
@@ -27,7 +27,7 @@ def detect_files(
     paths: Sequence[str],
     *,
     workers: int | None = None,
-    min_face_px: float = 40,
+    min_face_px: float = faces.DEFAULT_MIN_FACE_PX,
     detector: str = detection.DEFAULT_DETECTOR,
     landmarks: str = marks.DEFAULT_METHOD,
 ) -> list[list[faces.Face]]:

