@@ -23,6 +23,10 @@ USABLE_MIN_SHARPNESS = 0.25
 # outline must be inside the picture to blend into.
 HOST_MIN_SIZE_PX = 24
 HOST_MIN_INSIDE = 0.9
+# A head bowed (or raised) this far shows its forehead more than its face: every swap onto the man looking down at
+# the table in group-cc0.jpg (pitch 44) came out blotched, with the mesh's points and with dlib's. The other 90
+# faces that can host in shared/data are within 23 degrees.
+HOST_MAX_PITCH_DEG = 35.0
 # Smallest faces worth keeping as boxes (the picture, decoys, counts): the stadium's background rows.
 BOX_MIN_SIZE_PX = 8
 # Below this a face gets an average face's landmarks placed by its eyes instead of the mesh: it can neither host
@@ -310,9 +314,10 @@ def detect_faces(
 
 
 def can_host(quality: Mapping[str, float]) -> bool:
-    """Return whether a crowd face (by its quality signals) is big, frontal and whole enough to host a friend."""
+    """Return whether a crowd face (by its quality signals) is big, frontal, whole and upright enough to host a friend."""
     return (
         float(quality.get("size", 0.0)) >= HOST_MIN_SIZE_PX
         and float(quality.get("frontalness", 0.0)) >= USABLE_MIN_FRONTALNESS
         and float(quality.get("inside", 0.0)) >= HOST_MIN_INSIDE
+        and abs(float(quality.get("pitch", 0.0))) <= HOST_MAX_PITCH_DEG
     )

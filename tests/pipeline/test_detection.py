@@ -24,7 +24,9 @@ def test_group_photo_finds_all_five_visible_faces(crowd_faces) -> None:
     # The man looking steeply down at the table: his head is bowed far more than anyone else's.
     bowed = max(found, key=lambda face: face.quality["pitch"])
     assert bowed.quality["pitch"] > 30 and all(f.quality["pitch"] < 25 for f in found if f is not bowed)
-    assert faces.can_host(bowed.quality)
+    # Too bowed to host a friend (swaps onto him blotch), though big, whole and frontal enough otherwise.
+    assert not faces.can_host(bowed.quality)
+    assert faces.can_host({**bowed.quality, "pitch": 0.0})
 
 
 def test_hog_stays_selectable_and_misses_the_turned_faces(data_dir: Path) -> None:

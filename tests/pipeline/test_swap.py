@@ -21,16 +21,16 @@ def _sources(identity_data) -> dict[str, tuple[str, faces.Face]]:
     return result
 
 
-@pytest.mark.parametrize("crowd_name", ["stadium.jpg", "group-cc0.jpg"])
+@pytest.mark.parametrize(("crowd_name", "hosts"), [("stadium.jpg", 13), ("group-cc0.jpg", 1)])
 def test_swapped_faces_look_like_the_friend_and_stay_faces(
-    crowd_name, crowd_faces, identity_data, person_embeddings
+    crowd_name, hosts, crowd_faces, identity_data, person_embeddings
 ) -> None:
     rgb, crowd = crowd_faces[crowd_name]
     crowd = _hosts(crowd)
     height, width = rgb.shape[:2]
     sources = _sources(identity_data)
     matches = matching.assign(person_embeddings, crowd, image_size=(width, height))
-    assert len(matches) >= 2
+    assert len(matches) == hosts
     pairs = []
     for m in matches:
         path, source = sources[m.identity]
@@ -75,7 +75,7 @@ def _changed_in_box(before: np.ndarray, after: np.ndarray, target: faces.Face) -
 
 
 def _hosts(crowd: list[faces.Face]) -> list[faces.Face]:
-    """Return the faces that may take a friend, as the app chooses them (group-cc0.jpg: the woman, the bowed man)."""
+    """Return the faces that may take a friend, as the app chooses them (group-cc0.jpg: the woman in the middle)."""
     return [face for face in crowd if faces.can_host(face.quality)]
 
 
@@ -91,7 +91,7 @@ def test_swap_leaves_no_friend_hair_on_the_cheeks(crowd_faces, identity_data, pe
     # jennifer_aniston's hair falls over her temples; pasting the hull of her landmarks onto the turned woman in
     # group-cc0.jpg laid a blonde strand across that woman's cheek (top-decile lightness 89 -> 157 there; 89 -> 90 now).
     rgb, pairs = _group_pairs(crowd_faces, identity_data, person_embeddings)
-    assert len(pairs) == 2
+    assert len(pairs) == 1
     before = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(float)
     for source_rgb, source, target in pairs:
         result = swap.swap_faces(rgb, [(source_rgb, source, target)])
@@ -116,6 +116,9 @@ def test_swap_paints_no_dyed_hair_or_background(crowd_faces, identity_data, pers
         # colour transfer.
         green = cv2.cvtColor(result, cv2.COLOR_RGB2LAB)[..., 1].astype(int) < 118
         was_green = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 1].astype(int) < 118
+        # Blue-green irises are green to this measure too (jennifer_aniston/img3.jpg): eyes are not dye.
+        size = float(max(np.ptp(target.landmarks, axis=0)))
+        green &= masks.features_mask(rgb.shape[:2], target.landmarks, size * 0.03, masks.EYES) == 0
         left, top, width, height = target.box
         box = (slice(max(0, top - height // 2), top + height), slice(max(0, left - width // 2), left + width * 3 // 2))
         assert _changed_in_box(rgb, result, target) > 5.0  # the face was swapped
@@ -183,9 +186,8 @@ def test_swap_removes_the_targets_glasses(crowd_faces, identity_data) -> None:
 
 def test_best_source_follows_the_target_turn(identity_data, crowd_faces) -> None:
     _, crowd = crowd_faces["group-cc0.jpg"]
-    # The most turned face that can still host a friend (the profile and the cut face cannot).
-    turned = min((face for face in crowd if faces.can_host(face.quality)), key=lambda face: face.quality["frontalness"])
-    assert abs(turned.quality["yaw"]) > 0.25
+    turned = [face for face in crowd if abs(face.quality["yaw"]) > 0.25]  # everyone but the bowed man
+    assert len(turned) >= 3
     jolie = [
         face
         for label, found in zip(identity_data.labels, identity_data.faces, strict=True)
@@ -193,8 +195,14 @@ def test_best_source_follows_the_target_turn(identity_data, crowd_faces) -> None
         for face in found
     ]
     generic = jolie[swap.best_source(jolie)]
-    fitted = jolie[swap.best_source(jolie, turned)]
-    assert abs(fitted.quality["yaw"] - turned.quality["yaw"]) < abs(generic.quality["yaw"] - turned.quality["yaw"])
+    gaps = []
+    for target in turned:
+        fitted = jolie[swap.best_source(jolie, target)]
+        gaps.append(
+            (abs(fitted.quality["yaw"] - target.quality["yaw"]), abs(generic.quality["yaw"] - target.quality["yaw"]))
+        )
+    assert all(fitted <= generic for fitted, generic in gaps)
+    assert any(fitted < generic - 0.1 for fitted, generic in gaps), gaps
 
 
 def test_best_source_prefers_large_frontal_sharp(identity_data) -> None:
