@@ -36,8 +36,6 @@ MESH_MIN_SIZE_PX = 20.0
 # 30-40 px (crowds/voc: hand-drawn boxes of 37 px); RetinaFace's calibrated boxes are the face's own size, 30-33 px
 # for those faces (voc recall 9/18 with a 40 px floor, 13/18 with 32, 18/18 with 30): 28 keeps a margin.
 DEFAULT_MIN_FACE_PX = 28.0
-# The faces the HOG pipeline found (and embedded) by default: friends' photos keep embedding those.
-EMBED_MIN_SIZE_PX = DEFAULT_MIN_FACE_PX
 # Not a face: RetinaFace took three shirts in the 61 portraits for faces (scores 0.58-0.88). A detection is kept
 # when the mesh confirms it (the model's face presence >= 0.5 and the detector's eyes, nose and mouth corners
 # within 0.45 eye distances of the mesh's), or when the detector is sure (>= 0.95) and the mesh's features land
@@ -250,8 +248,8 @@ def is_face(found: detection.Detection, located: marks.Points) -> bool:
 
 
 def worth_embedding(face: Face) -> bool:
-    """Return whether a face may be used: it can seed a person, host a friend, or is as large as HOG used to find."""
-    return face.usable or can_host(face.quality) or face.quality.get("size", 0.0) >= EMBED_MIN_SIZE_PX
+    """Return whether a face may be used: it can seed a person or host a friend."""
+    return face.usable or can_host(face.quality)
 
 
 def detect_faces(

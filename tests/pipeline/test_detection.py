@@ -98,7 +98,8 @@ def test_calibrated_boxes_match_dlibs_own_boxes(identity_data) -> None:
 def test_big_canvas_detects_in_tiles_with_the_same_faces(crowd_faces) -> None:
     rgb, found = crowd_faces["stadium.jpg"]
     big = cv2.resize(rgb, (rgb.shape[1] * 3, rgb.shape[0] * 3), interpolation=cv2.INTER_CUBIC)
-    tiled = detection.detect(big, min_face_px=faces.HOST_MIN_SIZE_PX * 3)
+    assert big.shape[0] * big.shape[1] > detection.SINGLE_PASS_MAX_PIXELS  # at its own size: in tiles
+    tiled = detection.detect(big, min_face_px=detection.RETINA_NATIVE_MIN_PX)
     hosts = [face for face in found if face.quality["size"] >= 30]
     for face in hosts:
         scaled = tuple(v * 3 for v in face.box)

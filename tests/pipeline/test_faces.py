@@ -59,10 +59,10 @@ def test_boxes_are_in_exif_oriented_pixels(data_dir: Path) -> None:
 
 def test_large_photo_is_tiled_and_keeps_faces(data_dir: Path) -> None:
     rgb = images.load_image(data_dir / "crowds" / "group-cc0.jpg")
-    big = np.tile(rgb, (2, 2, 1))  # 2560x1706: over one tile, so RetinaFace runs tile by tile
-    assert big.shape[1] > detection.TILE_SIDE * 1.25
-    single = faces.detect_faces(rgb)
-    tiled = faces.detect_faces(big)
+    big = np.tile(rgb, (2, 2, 1))  # 2560x1706 at its own size (20 px faces asked for): RetinaFace runs in tiles
+    assert big.shape[0] * big.shape[1] > detection.SINGLE_PASS_MAX_PIXELS
+    single = faces.detect_faces(rgb, min_face_px=detection.RETINA_NATIVE_MIN_PX)
+    tiled = faces.detect_faces(big, min_face_px=detection.RETINA_NATIVE_MIN_PX)
     height, width = rgb.shape[:2]
     # The face cut by the top edge is not cut in the lower copies (it continues the picture above): leave it out.
     whole = [face for face in single if face.quality["inside"] >= 0.99]
