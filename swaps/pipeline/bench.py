@@ -229,6 +229,24 @@ def run(data: Path, out_dir: Path, extra: Path | None, detector: str) -> int:
         _line(label, f"{old:.3f} ({old_n} people) -> {new:.3f} ({new_n} people) at eps {identities.DEFAULT_EPS}")
     if extra is None:
         _line("other people", "skipped: pass --extra FOLDER (labels.csv: path,identity)")
+    # Leave one person out: choose eps on everybody else, as if this person were the newcomer nobody tuned on.
+    _, all_paths, all_truth, all_found = sets[-1]
+    grid = [round(0.44 + 0.01 * i, 2) for i in range(13)]
+    lopo_eps = []
+    for person in sorted(set(all_truth)):
+        rest = [i for i, t in enumerate(all_truth) if t != person]
+        scores = [
+            _ari([all_truth[i] for i in rest], [all_found[i] for i in rest], [all_paths[i] for i in rest], eps)[0]
+            for eps in grid
+        ]
+        best_eps = [eps for eps, score in zip(grid, scores, strict=True) if score >= max(scores) - 1e-9]
+        lopo_eps.append(float(np.median(best_eps)))
+    picked = float(np.median(lopo_eps))
+    _line(
+        f"leave-one-person-out over {len(set(all_truth))} people",
+        f"eps chosen {min(lopo_eps):.3f}-{max(lopo_eps):.3f} (median {picked:.3f}); "
+        f"ARI there {_ari(all_truth, all_found, all_paths, picked)[0]:.3f}",
+    )
 
     people: dict[str, list[tuple[str, faces.Face]]] = {}
     for p, label, per in zip(paths, truth, found, strict=True):
