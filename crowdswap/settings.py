@@ -138,6 +138,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
+# Face models (swaps.pipeline takes them as arguments): the detector and the landmark model.
+FACE_DETECTOR = os.environ.get("FACE_DETECTOR", "retinaface")  # or "hog" (dlib's HOG, as the seeds used)
+FACE_LANDMARKS = os.environ.get("FACE_LANDMARKS", "mesh")  # or "dlib68" (non-commercial training data: a fallback)
+
 # Upload limits (bytes and pixels), enforced by swaps.pipeline.images before decoding.
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)))
 MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(50_000_000)))

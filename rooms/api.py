@@ -184,6 +184,49 @@ class IdentityMergeView(APIView):
         return Response(s.IdentitySerializer(identity, context={"request": request}).data)
 
 
+def _suggested_person(request: Request, identity: Identity) -> dict[str, Any]:
+    cover = identity.cover_face()
+    url = reverse("rooms:face-thumb", args=[identity.room_id, cover.pk]) if cover else None
+    return {
+        "id": identity.pk,
+        "display_name": identity.display_name,
+        "thumbnail_url": request.build_absolute_uri(url) if url else None,
+    }
+
+
+class MergeSuggestionsView(APIView):
+    @extend_schema(
+        responses={200: s.MergeSuggestionSerializer(many=True), 404: ErrorSerializer},
+        summary="Pairs of people who may be the same person, nearest first",
+        description="Answer each: merge them (identities/merge/) or keep them apart (identities/keep-apart/).",
+    )
+    def get(self, request: Request, room_id: int) -> Response:
+        room = get_room_for_owner(request.user, room_id)
+        body = [
+            {
+                "first": _suggested_person(request, a),
+                "second": _suggested_person(request, b),
+                "distance": round(distance, 4),
+            }
+            for a, b, distance in identities.merge_suggestions(room)
+        ]
+        return Response(body)
+
+
+class KeepApartView(APIView):
+    @extend_schema(
+        request=s.KeepApartSerializer,
+        responses={204: None, **ERRORS},
+        summary="Answer a merge suggestion with: these are two people",
+    )
+    def post(self, request: Request, room_id: int) -> Response:
+        room = get_room_for_owner(request.user, room_id)
+        data = s.KeepApartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        identities.keep_apart(room=room, identity_ids=data.validated_data["identities"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class FaceMoveView(APIView):
     @extend_schema(
         request=s.MoveFaceSerializer,

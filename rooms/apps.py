@@ -8,9 +8,9 @@ class RoomsConfig(AppConfig):
     def ready(self) -> None:
         # Django imports models only after every app config exists, so registration waits for ready().
         from crowdswap.jobs import kinds
+        from rooms.services.faces import load_face_models
         from rooms.services.photos import PHOTO_JOB
-        from swaps.pipeline import faces
 
         kinds.register(PHOTO_JOB)
         # Workers load the face models once, before their first job.
-        kinds.register_warmup(faces.load_models)
+        kinds.register_warmup(load_face_models)

@@ -69,8 +69,10 @@ class DetectedFace(models.Model):
     top = models.IntegerField()
     width = models.IntegerField()
     height = models.IntegerField()
-    landmarks = models.JSONField(default=list)  # 68 [x, y] points in image pixels
-    embedding = models.BinaryField()  # 128 float32
+    landmarks = models.JSONField(default=list)  # 68 [x, y] points in image pixels, dlib's order
+    embedding = models.BinaryField()  # 128 float32; empty for a face kept only as a box
+    # MediaPipe's dense mesh (468 x [x, y, z] float32) of embedded faces: the swap warps the whole face with it.
+    mesh = models.BinaryField(null=True, blank=True)
     quality = models.JSONField(default=dict)
     # The pipeline's verdict: large, frontal and sharp enough to seed a person or be a swap source.
     usable = models.BooleanField(default=False)
@@ -85,14 +87,23 @@ class DetectedFace(models.Model):
     def embedding_array(self) -> np.ndarray:
         return np.frombuffer(bytes(self.embedding), dtype=np.float32).astype(np.float64)
 
+    @property
+    def embedded(self) -> bool:
+        """Return whether this face has an embedding (faces kept only as boxes have none)."""
+        return len(bytes(self.embedding)) == 128 * 4
+
     def to_pipeline(self) -> pipeline_faces.Face:
         """Return this stored face as the pipeline's Face (the one conversion in this direction)."""
+        mesh = (
+            np.frombuffer(bytes(self.mesh), dtype=np.float32).reshape(-1, 3).astype(np.float64) if self.mesh else None
+        )
         return pipeline_faces.Face(
             box=self.box,
             landmarks=np.asarray(self.landmarks, dtype=np.float64).reshape(-1, 2),
             embedding=self.embedding_array(),
             quality=dict(self.quality or {}),
             usable=self.usable,
+            mesh=mesh,
         )
 
     @staticmethod
@@ -106,6 +117,10 @@ class DetectedFace(models.Model):
             "height": height,
             "landmarks": np.asarray(face.landmarks).round(1).tolist(),
             "embedding": np.asarray(face.embedding, dtype=np.float32).tobytes(),
+            # Only faces that may be swapped keep their mesh: a crowd's tiny faces are boxes.
+            "mesh": np.asarray(face.mesh, dtype=np.float32).tobytes()
+            if face.mesh is not None and face.embedded
+            else None,
             "quality": _plain(face.quality),
             "usable": bool(face.usable),
         }
@@ -169,6 +184,22 @@ class Identity(models.Model):
     def cover_face(self) -> "Face | None":
         """Return the face that stands for this person: their best picture."""
         return best_face(self.faces.filter(ignored=False))
+
+
+class KeptApart(models.Model):
+    """The host's answer "these are two people" to a merge suggestion: the pair is never suggested again."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="kept_apart")
+    # Stored with first.pk < second.pk, so a pair has one row whichever way it was asked.
+    first = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["first", "second"], name="one_answer_per_pair")]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} and {self.second_id} are two people"
 
 
 class Face(DetectedFace):

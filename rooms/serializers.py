@@ -203,6 +203,22 @@ class MoveFaceSerializer(serializers.Serializer):
     )
 
 
+class KeepApartSerializer(serializers.Serializer):
+    identities = serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2)
+
+
+class SuggestedPersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    thumbnail_url = serializers.URLField(allow_null=True)
+
+
+class MergeSuggestionSerializer(serializers.Serializer):
+    first = SuggestedPersonSerializer()
+    second = SuggestedPersonSerializer()
+    distance = serializers.FloatField(help_text="Distance of their nearest faces: lower is more alike.")
+
+
 class IgnoreFaceSerializer(serializers.Serializer):
     ignored = serializers.BooleanField(default=True)
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:room_id>/photos/upload", views.photo_upload, name="photo-upload"),
     path("<int:room_id>/photos/<int:photo_id>/delete", views.photo_delete, name="photo-delete"),
     path("<int:room_id>/identities/merge", views.identity_merge, name="identity-merge"),
+    path("<int:room_id>/identities/keep-apart", views.identity_keep_apart, name="identity-keep-apart"),
     path("<int:room_id>/identities/<int:identity_id>/rename", views.identity_rename, name="identity-rename"),
     path("<int:room_id>/identities/<int:identity_id>/hide", views.identity_hide, name="identity-hide"),
     path("<int:room_id>/faces/<int:face_id>/move", views.face_move, name="face-move"),

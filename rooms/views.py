@@ -64,6 +64,10 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "room": room,
         "photos": list(room.photos.select_related("job")),
         "identities": people,
+        "suggestions": [
+            {"first": a, "second": b, "first_cover": a.cover_face(), "second_cover": b.cover_face()}
+            for a, b, _ in identities.merge_suggestions(room)
+        ],
         "ignored_faces": list(Face.objects.filter(photo__room=room, ignored=True)),
     }
     return render(request, "rooms/detail.html", context)
@@ -161,6 +165,19 @@ def identity_merge(request: HttpRequest, room_id: int) -> HttpResponse:
         return _back(room, "people")
     messages.success(request, f"Merged into {identity.display_name}.")
     return _back(room, f"identity-{identity.pk}")
+
+
+@login_required
+@require_POST
+def identity_keep_apart(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Answer a merge suggestion with "two people": the pair is not suggested again."""
+    room = get_room_for_owner(request.user, room_id)
+    ids = [int(i) for i in request.POST.getlist("identities") if i.isdigit()]
+    try:
+        identities.keep_apart(room=room, identity_ids=ids)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return _back(room, "people")
 
 
 @login_required

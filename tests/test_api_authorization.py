@@ -108,6 +108,15 @@ def endpoints(w, small_photos):
         ("api-swap-publish", "post", reverse("api-swap-publish", args=[r, swap]), None, None, 200),
         ("api-swap-regenerate-token", "post", reverse("api-swap-regenerate-token", args=[r, swap]), None, None, 200),
         ("api-swap-unpublish", "post", reverse("api-swap-unpublish", args=[r, swap]), None, None, 200),
+        ("api-merge-suggestions", "get", reverse("api-merge-suggestions", args=[r]), None, None, 200),
+        (
+            "api-identities-keep-apart",
+            "post",
+            reverse("api-identities-keep-apart", args=[r]),
+            {"identities": [i1, i2]},
+            "json",
+            204,
+        ),
         (
             "api-identities-merge",
             "post",

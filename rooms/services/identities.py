@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
 from crowdswap.lib.errors import ServiceError
-from rooms.models import Face, Identity, Photo, ProcessingStatus, Room
+from rooms.models import Face, Identity, KeptApart, Photo, ProcessingStatus, Room
 from swaps.pipeline import identities as pipeline_identities
 
 
@@ -32,11 +32,13 @@ def recluster_room(*, room: Room) -> dict[str, int]:
     """
     with transaction.atomic():
         lock_room(room.pk)
-        faces = list(
-            Face.objects.select_for_update()
+        faces = [
+            face
+            for face in Face.objects.select_for_update()
             .filter(photo__room=room, ignored=False, photo__status=ProcessingStatus.DONE)
             .order_by("id")
-        )
+            if face.embedded
+        ]
         if faces:
             embeddings = np.stack([f.embedding_array() for f in faces])
             raw_labels = pipeline_identities.cluster_faces(
@@ -83,7 +85,14 @@ def _identity_per_label(labels: list[int], faces: list[Face]) -> dict[int, int |
     faces: two clusters holding one merged identity is what a host's merge means, and a later
     upload must not split it again.
     """
-    result = pipeline_identities.carry_over(labels, [f.identity_id for f in faces])
+    # What the host decided (a name, hiding someone, a face moved or merged by hand) wins the carry-over: when a
+    # new photo joins a named person and an unnamed one, the cluster keeps the named one.
+    decided = set(
+        Identity.objects.filter(pk__in={f.identity_id for f in faces if f.identity_id is not None})
+        .filter(Q(hidden=True) | ~Q(name="") | Q(faces__pinned=True))
+        .values_list("pk", flat=True)
+    )
+    result = pipeline_identities.carry_over(labels, [f.identity_id for f in faces], preferred=decided)
     pinned: dict[int, Counter[int]] = {}
     for face, label in zip(faces, labels, strict=True):
         if face.pinned and face.identity_id is not None:
@@ -197,3 +206,40 @@ def identities_for_room(room: Room) -> QuerySet[Identity]:
         face_count=Count("faces", filter=Q(faces__ignored=False), distinct=True),
         photo_count=Count("faces__photo", filter=Q(faces__ignored=False), distinct=True),
     )
+
+
+def merge_suggestions(room: Room) -> list[tuple[Identity, Identity, float]]:
+    """Return pairs of people whose faces are close but not close enough to be joined, nearest first.
+
+    The host answers each: "same person" merges them, "two people" keeps them apart for good.
+    """
+    faces = [
+        face
+        for face in Face.objects.filter(
+            photo__room=room, ignored=False, identity__isnull=False, photo__status=ProcessingStatus.DONE
+        ).only("id", "photo_id", "identity_id", "embedding")
+        if face.embedded
+    ]
+    if not faces:
+        return []
+    answered = {frozenset(pair) for pair in KeptApart.objects.filter(room=room).values_list("first_id", "second_id")}
+    pairs = pipeline_identities.suggest_merges(
+        np.stack([f.embedding_array() for f in faces]),
+        [f.identity_id for f in faces],
+        photo_keys=[f.photo_id for f in faces],
+        exclude=answered,
+    )
+    people = Identity.objects.in_bulk({key for a, b, _ in pairs for key in (a, b)})
+    return [(people[a], people[b], float(d)) for a, b, d in pairs if a in people and b in people]
+
+
+def keep_apart(*, room: Room, identity_ids: list[int]) -> None:
+    """Remember that two people of the room are two people: their pair is not suggested again."""
+    ids = sorted({int(i) for i in identity_ids})
+    if len(ids) != 2:
+        raise ServiceError("Choose the two people who are not the same person.")
+    with transaction.atomic():
+        lock_room(room.pk)
+        if Identity.objects.filter(room=room, pk__in=ids).count() != 2:
+            raise ServiceError("One of these people no longer exists. Reload the page and try again.")
+        KeptApart.objects.get_or_create(room=room, first_id=ids[0], second_id=ids[1])

@@ -14,9 +14,9 @@ from crowdswap.jobs.kinds import Progress
 from crowdswap.jobs.models import Job
 from crowdswap.lib.files import delete_files
 from rooms.models import Face, Photo, ProcessingStatus, Room
+from rooms.services.faces import find_faces
 from rooms.services.identities import lock_room, recluster_room
 from rooms.services.uploads import UploadedFileLike, UploadReport, add_images, processing_kind, read_stored_rgb
-from swaps.pipeline import faces as pipeline_faces
 from swaps.pipeline import images
 
 # Friends' photos only need enough pixels for a 150 px face chip; larger copies cost storage and time.
@@ -69,7 +69,7 @@ def process_photo(job: Job, progress: Progress) -> dict:
     progress(10, "Reading photo")
     rgb = read_stored_rgb(photo.image)
     progress(25, "Finding faces")
-    found = pipeline_faces.detect_faces(rgb)
+    found = find_faces(rgb)
     progress(70, "Saving faces")
 
     thumb_names: list[str] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Hashable, Sequence
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any, cast
 
 import numpy as np
 
-from . import batch, faces, identities, images, matching, swap
+from . import batch, detection, faces, identities, images, matching, swap
+from . import landmarks as marks
 
 
 class CommandError(Exception):
@@ -19,7 +21,11 @@ class CommandError(Exception):
 
 
 def _face_json(face: faces.Face) -> dict[str, Any]:
-    return {"box": [int(v) for v in face.box], "quality": {k: float(v) for k, v in face.quality.items()}}
+    return {
+        "box": [int(v) for v in face.box],
+        "quality": {k: float(v) for k, v in face.quality.items()},
+        "embedded": face.embedded,
+    }
 
 
 def _paths(raw: Sequence[str]) -> list[str]:
@@ -32,9 +38,9 @@ def _paths(raw: Sequence[str]) -> list[str]:
     return found
 
 
-def _detect(paths: list[str], workers: int | None) -> list[list[faces.Face]]:
+def _detect(paths: list[str], args: argparse.Namespace) -> list[list[faces.Face]]:
     try:
-        return batch.detect_files(paths, workers=workers)
+        return batch.detect_files(paths, workers=args.workers, detector=args.detector, landmarks=args.landmarks)
     except images.ImageError as exc:
         # Name the file: in a batch the message alone would not say which one to fix.
         for path in paths:
@@ -46,25 +52,30 @@ def _detect(paths: list[str], workers: int | None) -> list[list[faces.Face]]:
 
 
 def _cluster(found: list[list[faces.Face]], paths: list[str]) -> list[int]:
+    """Return a label per face (in order), -1 for faces that are unclustered or carry no embedding."""
     flat = [(path, face) for path, per_photo in zip(paths, found, strict=True) for face in per_photo]
-    if not flat:
-        return []
-    return identities.cluster_faces(
-        np.array([face.embedding for _, face in flat]),
-        photo_keys=[path for path, _ in flat],
-        seeds_ok=[face.usable for _, face in flat],
+    embedded = [(path, face) for path, face in flat if face.embedded]
+    if not embedded:
+        return [-1] * len(flat)
+    labels = iter(
+        identities.cluster_faces(
+            np.array([face.embedding for _, face in embedded]),
+            photo_keys=[path for path, _ in embedded],
+            seeds_ok=[face.usable for _, face in embedded],
+        )
     )
+    return [next(labels) if face.embedded else -1 for _, face in flat]
 
 
 def cmd_detect(args: argparse.Namespace) -> dict[str, Any]:
     paths = _paths(args.paths)
-    found = _detect(paths, args.workers)
+    found = _detect(paths, args)
     return {path: {"faces": [_face_json(face) for face in per]} for path, per in zip(paths, found, strict=True)}
 
 
 def cmd_cluster(args: argparse.Namespace) -> dict[str, Any]:
     paths = _paths(args.paths)
-    found = _detect(paths, args.workers)
+    found = _detect(paths, args)
     labels = iter(_cluster(found, paths))
     return {
         path: {"faces": [{**_face_json(face), "identity": int(next(labels))} for face in per]}
@@ -76,7 +87,7 @@ def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
     paths = _paths(args.friends)
     if not Path(args.crowd).is_file():
         raise CommandError(f"{args.crowd}: no such file")
-    found = _detect(paths, args.workers)
+    found = _detect(paths, args)
     labels = _cluster(found, paths)
     members: dict[int, list[tuple[str, faces.Face]]] = {}
     flat = [(path, face) for path, per in zip(paths, found, strict=True) for face in per]
@@ -96,7 +107,12 @@ def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
         crowd_rgb = images.load_image(args.crowd)
     except images.ImageError as exc:
         raise CommandError(f"{args.crowd}: {exc}") from exc
-    crowd = faces.detect_faces(crowd_rgb)
+    # Only faces with an embedding can be matched; the CLI embeds every face it returns.
+    crowd = [
+        face
+        for face in faces.detect_faces(crowd_rgb, detector=args.detector, landmarks=args.landmarks)
+        if face.embedded
+    ]
     if len(crowd) < len(chosen):
         raise CommandError(
             f"{args.crowd}: only {len(crowd)} faces found for {len(chosen)} friends; use a bigger crowd or --count"
@@ -133,24 +149,42 @@ def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
     return {"out": args.out, "hidden": hidden}
 
 
+def _add_model_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    command.add_argument(
+        "--detector",
+        choices=detection.DETECTORS,
+        default=os.environ.get("FACE_DETECTOR") or detection.DEFAULT_DETECTOR,
+        help="face detector (default: $FACE_DETECTOR or %(default)s)",
+    )
+    command.add_argument(
+        "--landmarks",
+        choices=marks.METHODS,
+        default=marks.DEFAULT_METHOD,
+        help="landmark model: MediaPipe's mesh, or dlib's 68-point model as a fallback (default: %(default)s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m swaps.pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, helptext in (("detect", "find faces"), ("cluster", "find faces and group them into people")):
         command = sub.add_parser(name, help=helptext)
         command.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
-        command.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+        _add_model_options(command)
     command = sub.add_parser("swap", help="hide friends' faces in a crowd photo")
     command.add_argument("--friends", nargs="+", required=True, help="friends' photos or folders")
     command.add_argument("--crowd", required=True, help="the crowd photo")
     command.add_argument("--out", required=True, help="where to write the result JPEG")
     command.add_argument("--count", type=int, default=None, help="how many friends to hide (default: all)")
-    command.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    _add_model_options(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand and print its JSON; return the exit status."""
+    # Before any model loads: OpenMP runtimes would otherwise start a thread per core in every pool worker.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
     handlers = {"detect": cmd_detect, "cluster": cmd_cluster, "swap": cmd_swap}
     try:

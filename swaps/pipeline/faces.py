@@ -1,27 +1,19 @@
-"""Find faces: dlib HOG detection with upsampling and tiling, 68 landmarks, 128-D embeddings, quality."""
+"""Find faces: detect, place landmarks, judge quality, drop non-faces and embed (128-D) the faces that are used."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
-# dlib's frontal detector scans an 80x80 window, so a face of F px is found once the image is scaled by 80 / F.
-DETECTOR_WINDOW_PX = 80
-# Above this many (scaled) pixels the detector runs tile by tile, so memory stays bounded on huge crowds.
-TILE_SIDE = 2048
-TILE_OVERLAP = 384
-SINGLE_PASS_MAX_PIXELS = 12_000_000
-# HOG only knows upright faces; tilted heads (selfies, leaning people) are found in two extra rotated passes, run at
-# 1/1.5 of the main scale so they cost about 90% more detection (detection is ~10% of the per-face cost).
-ROTATIONS_DEG = (-18.0, 18.0)
-ROTATED_SCALE_FACTOR = 1.5
-# Rotated hits rank below upright ones when duplicates are merged: upright boxes fit the landmarks better.
-ROTATED_SCORE_PENALTY = 0.3
+from . import detection
+from . import landmarks as marks
+
 # A face must reach these to seed a cluster or be a swap source (measured on shared/data/identities).
 USABLE_MIN_SIZE_PX = 60.0
 USABLE_MIN_FRONTALNESS = 0.3
@@ -31,23 +23,51 @@ USABLE_MIN_SHARPNESS = 0.25
 # outline must be inside the picture to blend into.
 HOST_MIN_SIZE_PX = 24
 HOST_MIN_INSIDE = 0.9
-
-# A detection: left, top, right, bottom (original pixels, unclipped) and the detector's score.
-Detection = tuple[float, float, float, float, float]
+# A head bowed (or raised) this far shows its forehead more than its face: every swap onto the man looking down at
+# the table in group-cc0.jpg (pitch 44) came out blotched, with the mesh's points and with dlib's. The other 90
+# faces that can host in shared/data are within 23 degrees.
+HOST_MAX_PITCH_DEG = 35.0
+# Smallest faces worth keeping as boxes (the picture, decoys, counts): the stadium's background rows.
+BOX_MIN_SIZE_PX = 8
+# Below this a face gets an average face's landmarks placed by its eyes instead of the mesh: it can neither host
+# nor seed, and the mesh would cost ~2 ms for each of the stadium's 200 background faces.
+MESH_MIN_SIZE_PX = 20.0
+# The default floor of detect_faces. HOG ran with a 40 px window, which returns a 40 px box for faces of about
+# 30-40 px (crowds/voc: hand-drawn boxes of 37 px); RetinaFace's calibrated boxes are the face's own size, 30-33 px
+# for those faces (voc recall 9/18 with a 40 px floor, 13/18 with 32, 18/18 with 30): 28 keeps a margin.
+DEFAULT_MIN_FACE_PX = 28.0
+# Not a face: RetinaFace took three shirts in the 61 portraits for faces (scores 0.58-0.88). A detection is kept
+# when the mesh confirms it (the model's face presence >= 0.5 and the detector's eyes, nose and mouth corners
+# within 0.45 eye distances of the mesh's), or when the detector is sure (>= 0.95) and the mesh's features land
+# roughly where the detector's do (within 1.5: turned profiles disagree more). Measured on every face of 20 px
+# and more in shared/data: the shirts disagree by 0.17-2.2 with presence <= 0.76 (the one at 0.76 disagrees by
+# 0.65); real faces that the mesh doubts (laughing, half hidden behind a shoulder) all score >= 0.95.
+MIN_PRESENCE = 0.5
+MAX_POINT_DISAGREEMENT = 0.45
+SURE_DETECTOR_SCORE = 0.95
+SURE_MAX_POINT_DISAGREEMENT = 1.5
 
 _lock = threading.Lock()
 _models: dict[str, Any] = {}
+# Seconds spent in the encoder and faces encoded, per process: the benchmark prints the per-face time.
+encode_stats = {"seconds": 0.0, "faces": 0}
 
 
 @dataclass
 class Face:
-    """One face: where it is, its 68 landmarks, its 128-D embedding and how good a picture of it this is."""
+    """One face: where it is, its 68 landmarks (dlib's order), its 128-D embedding and how good a picture it is.
+
+    ``embedding`` is empty (shape (0,)) when the face was kept only as a box (``embedded`` is False): too small
+    or too turned to host a friend or seed a person. ``mesh`` is MediaPipe's 468 points (x, y, z in pixels) or
+    None (dlib68 fallback, or a face too small for the mesh).
+    """
 
     box: tuple[int, int, int, int]
     landmarks: np.ndarray
     embedding: np.ndarray
     quality: dict[str, float] = field(default_factory=dict)
     usable: bool = False
+    mesh: np.ndarray | None = None
 
     @property
     def center(self) -> tuple[float, float]:
@@ -55,18 +75,26 @@ class Face:
         left, top, width, height = self.box
         return left + width / 2.0, top + height / 2.0
 
+    @property
+    def embedded(self) -> bool:
+        """Return whether this face carries a 128-D embedding."""
+        return self.embedding.shape == (128,)
 
-def load_models() -> None:
-    """Load the detector, the 68-point predictor and the encoder now, once per process."""
-    _get_models()
+
+def load_models(*, detector: str = detection.DEFAULT_DETECTOR, landmarks: str = marks.DEFAULT_METHOD) -> None:
+    """Load the detector, the landmark models and the encoder now, once per process."""
+    detection.load(detector)
+    marks.load(landmarks)
+    _encoder()
 
 
-def _get_models() -> dict[str, Any]:
-    """Return the dlib models, loading them on first use (thread-safe)."""
-    if _models:
-        return _models
+def _encoder() -> Any:
+    """Return dlib's face encoder, loading it on first use (thread-safe)."""
+    encoder = _models.get("encoder")
+    if encoder is not None:
+        return encoder
     with _lock:
-        if not _models:
+        if "encoder" not in _models:
             import warnings
 
             import dlib
@@ -76,20 +104,23 @@ def _get_models() -> dict[str, Any]:
                 warnings.simplefilter("ignore")
                 import face_recognition_models as frm
 
-            _models["detector"] = dlib.get_frontal_face_detector()
-            _models["predictor"] = dlib.shape_predictor(frm.pose_predictor_model_location())
             _models["encoder"] = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
-            _models["dlib"] = dlib
-    return _models
+    return _models["encoder"]
 
 
-def _nms(boxes: list[Detection], iou_limit: float = 0.3) -> list[Detection]:
-    """Return boxes (l, t, r, b, score) with overlapping duplicates from tiles and passes removed."""
-    kept: list[Detection] = []
-    for box in sorted(boxes, key=lambda item: -item[4]):
-        if all(_iou_ltrb(box, other) <= iou_limit for other in kept):
-            kept.append(box)
-    return kept
+def dlib_build() -> str:
+    """Return which dlib this process runs: the package, its version and whether it uses BLAS."""
+    import importlib.metadata
+
+    import dlib
+
+    package = "dlib-bin"
+    try:
+        importlib.metadata.version("dlib-bin")
+    except importlib.metadata.PackageNotFoundError:
+        package = "dlib (source build)"
+    blas = "BLAS" if getattr(dlib, "DLIB_USE_BLAS", False) else "no BLAS"
+    return f"{package} {dlib.__version__}, {blas}"
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -100,96 +131,6 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
         return 0.0
     inter = inter_w * inter_h
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
-def _iou_ltrb(a: Sequence[float], b: Sequence[float]) -> float:
-    """Return the intersection over union of two (l, t, r, b, ...) boxes."""
-    inter_w = min(a[2], b[2]) - max(a[0], b[0])
-    inter_h = min(a[3], b[3]) - max(a[1], b[1])
-    if inter_w <= 0 or inter_h <= 0:
-        return 0.0
-    inter = inter_w * inter_h
-    # Also treat a box mostly inside another as a duplicate: tiles cut big faces into partial detections.
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return max(inter / union, inter / smaller if smaller > 0 else 0.0)
-
-
-def _detect_scaled(
-    rgb: np.ndarray, scale: float, threshold: float, region: tuple[int, int, int, int] | None = None
-) -> list[Detection]:
-    """Return detections (l, t, r, b, score) in original pixels of ``rgb`` (or of ``region`` of it) scaled by ``scale``."""
-    detector = _get_models()["detector"]
-    x0, y0, x1, y1 = region if region is not None else (0, 0, rgb.shape[1], rgb.shape[0])
-    crop = rgb[y0:y1, x0:x1]
-    if abs(scale - 1.0) > 1e-3:
-        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-        interpolation = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
-        crop = cv2.resize(crop, size, interpolation=interpolation)
-    rects, scores, _ = detector.run(np.ascontiguousarray(crop), 0, threshold)
-    return [
-        (x0 + r.left() / scale, y0 + r.top() / scale, x0 + r.right() / scale, y0 + r.bottom() / scale, float(s))
-        for r, s in zip(rects, scores, strict=True)
-    ]
-
-
-def _detect_boxes(rgb: np.ndarray, min_face_px: int, threshold: float) -> list[Detection]:
-    """Return face boxes (l, t, r, b, score) down to ``min_face_px``, tiling large scaled images."""
-    height, width = rgb.shape[:2]
-    scale = DETECTOR_WINDOW_PX / max(1, min_face_px)
-    if width * height * scale * scale <= SINGLE_PASS_MAX_PIXELS:
-        return _nms(_detect_scaled(rgb, scale, threshold))
-    # Tiles in original pixels; each tile is upscaled on its own so the whole scaled image never exists in memory.
-    tile = max(64, int(TILE_SIDE / scale))
-    overlap = max(16, int(TILE_OVERLAP / scale))
-    stride = tile - overlap
-    found: list[Detection] = []
-    for y0 in range(0, max(1, height - overlap), stride):
-        for x0 in range(0, max(1, width - overlap), stride):
-            found.extend(_detect_scaled(rgb, scale, threshold, (x0, y0, min(width, x0 + tile), min(height, y0 + tile))))
-    # Faces wider than the overlap may be cut by every tile: find them again in one cheap downscaled pass.
-    large_scale = min(scale, DETECTOR_WINDOW_PX / (overlap * 0.8))
-    found.extend(_detect_scaled(rgb, large_scale, threshold))
-    return _nms(found)
-
-
-def _detect_rotated(rgb: np.ndarray, scale: float, angle: float, threshold: float) -> list[Detection]:
-    """Return upright square boxes (l, t, r, b, score) of faces found in ``rgb`` rotated by ``angle`` degrees."""
-    detector = _get_models()["detector"]
-    height, width = rgb.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), angle, scale)
-    out_w, out_h = round(width * scale), round(height * scale)
-    matrix[0, 2] += (out_w - width) / 2.0
-    matrix[1, 2] += (out_h - height) / 2.0
-    rotated = cv2.warpAffine(rgb, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    inverse = cv2.invertAffineTransform(matrix)
-    rects, scores, _ = detector.run(rotated, 0, threshold)
-    found: list[Detection] = []
-    for rect, score in zip(rects, scores, strict=True):
-        cx, cy = inverse @ np.array([(rect.left() + rect.right()) / 2.0, (rect.top() + rect.bottom()) / 2.0, 1.0])
-        half = (rect.right() - rect.left()) / scale / 2.0
-        found.append(
-            (
-                float(cx - half),
-                float(cy - half),
-                float(cx + half),
-                float(cy + half),
-                float(score) - ROTATED_SCORE_PENALTY,
-            )
-        )
-    return found
-
-
-def _detect_all(rgb: np.ndarray, min_face_px: int, threshold: float) -> list[Detection]:
-    """Return upright and tilted face boxes (l, t, r, b, score), duplicates merged."""
-    found = list(_detect_boxes(rgb, min_face_px, threshold))
-    height, width = rgb.shape[:2]
-    scale = DETECTOR_WINDOW_PX / max(1, min_face_px) / ROTATED_SCALE_FACTOR
-    # Rotated passes are whole-image; cap their size so a huge crowd only finds large tilted faces.
-    scale = min(scale, float(np.sqrt(SINGLE_PASS_MAX_PIXELS / (width * height))))
-    for angle in ROTATIONS_DEG:
-        found.extend(_detect_rotated(rgb, scale, angle, threshold))
-    return _nms(found)
 
 
 def _frontal_yaw(landmarks: np.ndarray) -> tuple[float, float]:
@@ -216,17 +157,54 @@ def _sharpness(grey: np.ndarray, box: tuple[int, int, int, int]) -> float:
     return 1.0 - float(np.exp(-variance / 150.0))
 
 
+def _pose(landmarks: np.ndarray, mesh: np.ndarray | None) -> tuple[float, float]:
+    """Return (pitch, roll) in degrees: roll from the eye line, pitch (head bowed > 0) from the mesh's depth."""
+    eyes = landmarks[42:48].mean(axis=0) - landmarks[36:42].mean(axis=0)
+    roll = float(np.degrees(np.arctan2(eyes[1], eyes[0])))
+    if mesh is None:
+        return 0.0, roll
+    # Forehead (vertex 10) to chin (152): a bowed head brings the forehead nearer the camera (smaller z).
+    down = mesh[152] - mesh[10]
+    pitch = float(np.degrees(np.arctan2(down[2], float(np.hypot(down[0], down[1])))))
+    return pitch, roll
+
+
+def _five_point_yaw(points: np.ndarray) -> tuple[float, float]:
+    """Return (frontalness, yaw) of a face too small for landmarks, from the nose between the detector's eyes."""
+    axis = points[1] - points[0]
+    axis = axis / (float(np.linalg.norm(axis)) or 1.0)
+    left = max(float(np.dot(points[2] - points[0], axis)), 1e-3)
+    right = max(float(np.dot(points[1] - points[2], axis)), 1e-3)
+    return min(left, right) / max(left, right), (left - right) / (left + right)
+
+
 def _quality(
-    landmarks: np.ndarray, box: tuple[int, int, int, int], raw: Detection, grey: np.ndarray
+    landmarks: np.ndarray,
+    box: tuple[int, int, int, int],
+    found: detection.Detection,
+    grey: np.ndarray,
+    mesh: np.ndarray | None,
+    presence: float,
+    from_landmarks: bool,
 ) -> dict[str, float]:
     """Return the quality signals of one face and an overall score."""
     height_img, width_img = grey.shape[:2]
-    left, top, right, bottom = raw[:4]
+    left, top, right, bottom = found.box
     size = float(np.sqrt(max(1.0, (right - left) * (bottom - top))))
     inside_w = max(0.0, min(right, width_img) - max(left, 0.0))
     inside_h = max(0.0, min(bottom, height_img) - max(top, 0.0))
     inside = inside_w * inside_h / max(1.0, (right - left) * (bottom - top))
-    frontalness, yaw = _frontal_yaw(landmarks)
+    # The box stops at the brows: a face cut above the eyes (group-cc0.jpg) still has 90% of its box inside, but
+    # a quarter of its landmarks (brows, eyes) outside.
+    in_picture = (
+        (landmarks[:, 0] >= 0) & (landmarks[:, 0] < width_img) & (landmarks[:, 1] >= 0) & (landmarks[:, 1] < height_img)
+    )
+    inside = min(inside, float(in_picture.mean()))
+    if from_landmarks or found.points is None:
+        frontalness, yaw = _frontal_yaw(landmarks)
+    else:
+        frontalness, yaw = _five_point_yaw(found.points)
+    pitch, roll = _pose(landmarks, mesh)
     sharpness = _sharpness(grey, box)
     size_term = float(np.clip((size - 30.0) / 120.0, 0.0, 1.0))
     score = (0.4 * size_term + 0.35 * frontalness + 0.25 * sharpness) * inside
@@ -234,48 +212,112 @@ def _quality(
         "size": round(size, 2),
         "frontalness": round(frontalness, 4),
         "yaw": round(yaw, 4),
+        "pitch": round(pitch, 2),
+        "roll": round(roll, 2),
         "sharpness": round(sharpness, 4),
         "inside": round(float(inside), 4),
-        "detector": round(float(raw[4]), 4),
+        "detector": round(float(found.score), 4),
+        "presence": round(float(presence), 4),
         "score": round(float(score), 4),
     }
 
 
-def detect_faces(rgb: np.ndarray, *, min_face_px: int = 40, threshold: float = 0.0, num_jitters: int = 1) -> list[Face]:
-    """Return every face of at least ``min_face_px`` in ``rgb``, top to bottom, left to right."""
-    models = _get_models()
-    dlib = models["dlib"]
+def point_disagreement(points: np.ndarray, mesh: np.ndarray) -> float:
+    """Return how far the detector's eyes, nose and mouth corners lie from the mesh's, in eye distances."""
+    ours = np.array(
+        [
+            (mesh[33, :2] + mesh[133, :2]) / 2.0,
+            (mesh[362, :2] + mesh[263, :2]) / 2.0,
+            mesh[4, :2],
+            mesh[61, :2],
+            mesh[291, :2],
+        ]
+    )
+    eye_distance = float(np.linalg.norm(points[1] - points[0])) or 1.0
+    return float(np.linalg.norm(ours - points, axis=1).mean() / eye_distance)
+
+
+def is_face(found: detection.Detection, located: marks.Points) -> bool:
+    """Return whether a detection is a face: the mesh confirms it, or the detector is sure and the mesh agrees."""
+    if located.mesh is None or found.points is None:
+        return True  # HOG or the dlib68 fallback: the detector's word only, as before the mesh
+    disagreement = point_disagreement(found.points, located.mesh)
+    if located.presence >= MIN_PRESENCE and disagreement <= MAX_POINT_DISAGREEMENT:
+        return True
+    return found.score >= SURE_DETECTOR_SCORE and disagreement <= SURE_MAX_POINT_DISAGREEMENT
+
+
+def worth_embedding(face: Face) -> bool:
+    """Return whether a face may be used: it can seed a person or host a friend."""
+    return face.usable or can_host(face.quality)
+
+
+def detect_faces(
+    rgb: np.ndarray,
+    *,
+    min_face_px: float = DEFAULT_MIN_FACE_PX,
+    num_jitters: int = 1,
+    detector: str = detection.DEFAULT_DETECTOR,
+    landmarks: str = marks.DEFAULT_METHOD,
+    embed: bool | Callable[[Face], bool] = True,
+) -> list[Face]:
+    """Return every face of at least ``min_face_px`` in ``rgb``, top to bottom, left to right.
+
+    ``embed`` says which faces get an embedding: all (True), none (False) or those a predicate accepts (e.g.
+    ``worth_embedding``); faces below MESH_MIN_SIZE_PX are boxes only and never embedded.
+    """
+    import dlib
+
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     height, width = rgb.shape[:2]
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     faces: list[Face] = []
-    for raw in _detect_all(rgb, min_face_px, threshold):
-        left, top, right, bottom = (round(v) for v in raw[:4])
-        rect = dlib.rectangle(left, top, right, bottom)
-        shape = models["predictor"](rgb, rect)
-        landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-        embedding = np.array(models["encoder"].compute_face_descriptor(rgb, shape, num_jitters), dtype=np.float64)
+    fives: list[Any] = []
+    for found in detection.detect(rgb, detector=detector, min_face_px=min_face_px):
+        left, top, right, bottom = (round(v) for v in found.box)
         # Boxes are clipped to the picture: callers draw and normalise them; "inside" keeps the cut fraction.
         cl, ct = max(0, left), max(0, top)
         box = (cl, ct, max(1, min(width, right) - cl), max(1, min(height, bottom) - ct))
-        quality = _quality(landmarks, box, raw, grey)
-        usable = (
+        if found.points is not None and right - left < MESH_MIN_SIZE_PX:
+            points, mesh, presence, five = marks.from_eyes(found.points), None, 1.0, None
+        else:
+            located = marks.locate(rgb, found.box, eye_points=found.points, method=landmarks)
+            if not is_face(found, located):
+                continue
+            points, mesh, presence, five = located.landmarks, located.mesh, located.presence, located.five
+        quality = _quality(points, box, found, grey, mesh, presence, from_landmarks=five is not None)
+        usable = five is not None and (
             quality["size"] >= USABLE_MIN_SIZE_PX
             and quality["frontalness"] >= USABLE_MIN_FRONTALNESS
             and quality["sharpness"] >= USABLE_MIN_SHARPNESS
             and quality["inside"] >= 0.9
         )
-        faces.append(Face(box=box, landmarks=landmarks, embedding=embedding, quality=quality, usable=usable))
+        face = Face(box=box, landmarks=points, embedding=np.zeros(0), quality=quality, usable=usable, mesh=mesh)
+        faces.append(face)
+        fives.append(five if five is not None and (embed is True or (callable(embed) and embed(face))) else None)
+    chosen = [i for i, five in enumerate(fives) if five is not None]
+    if chosen:
+        shapes = dlib.full_object_detections()
+        for i in chosen:
+            shapes.append(fives[i])
+        start = time.perf_counter()
+        # One batched call: dlib runs the network over all chips at once, cheaper than one call per face.
+        vectors = _encoder().compute_face_descriptor(rgb, shapes, num_jitters)
+        encode_stats["seconds"] += time.perf_counter() - start
+        encode_stats["faces"] += len(chosen)
+        for i, vector in zip(chosen, vectors, strict=True):
+            faces[i].embedding = np.array(vector, dtype=np.float64)
     faces.sort(key=lambda face: (face.box[1], face.box[0]))
     return faces
 
 
 def can_host(quality: Mapping[str, float]) -> bool:
-    """Return whether a crowd face (by its quality signals) is big, frontal and whole enough to host a friend."""
+    """Return whether a crowd face (by its quality signals) is big, frontal, whole and upright enough to host a friend."""
     return (
         float(quality.get("size", 0.0)) >= HOST_MIN_SIZE_PX
         and float(quality.get("frontalness", 0.0)) >= USABLE_MIN_FRONTALNESS
         and float(quality.get("inside", 0.0)) >= HOST_MIN_INSIDE
+        and abs(float(quality.get("pitch", 0.0))) <= HOST_MAX_PITCH_DEG
     )
 
 

@@ -14,6 +14,7 @@ from crowdswap.jobs.kinds import Progress
 from crowdswap.jobs.models import Job
 from crowdswap.lib.files import delete_files
 from rooms.models import Identity, ProcessingStatus, Room
+from rooms.services.faces import find_faces
 from rooms.services.uploads import UploadedFileLike, UploadReport, add_images, processing_kind, read_stored_rgb
 from swaps.models import CrowdFace, CrowdPhoto
 from swaps.pipeline import faces as pipeline_faces
@@ -43,10 +44,16 @@ def process_crowd(job: Job, progress: Progress) -> dict:
     progress(10, "Reading crowd photo")
     rgb = read_stored_rgb(crowd.image)
     progress(20, "Finding faces")
-    found = pipeline_faces.detect_faces(rgb, min_face_px=pipeline_faces.HOST_MIN_SIZE_PX)
+    # Every face down to a few pixels is kept as a box (the picture, counts, decoys); only faces that can host
+    # a friend or be a lookalike are embedded, which is most of the cost.
+    found = find_faces(rgb, min_face_px=pipeline_faces.BOX_MIN_SIZE_PX, embed=pipeline_faces.worth_embedding)
     progress(80, "Saving faces")
     rows = [
-        CrowdFace(crowd_photo=crowd, can_host=pipeline_faces.can_host(f.quality), **CrowdFace.fields_from_pipeline(f))
+        CrowdFace(
+            crowd_photo=crowd,
+            can_host=f.embedded and pipeline_faces.can_host(f.quality),
+            **CrowdFace.fields_from_pipeline(f),
+        )
         for f in found
     ]
     with transaction.atomic():
@@ -151,7 +158,7 @@ def lookalikes(*, room: Room, k: int = LOOKALIKES_PER_IDENTITY) -> dict[int, lis
     crowd = latest_crowd_photo(room)
     if crowd is None:
         return {}
-    crowd_rows = list(crowd.faces.all())
+    crowd_rows = [row for row in crowd.faces.all() if row.embedded]
     if not crowd_rows:
         return {}
     crowd_faces = [row.to_pipeline() for row in crowd_rows]

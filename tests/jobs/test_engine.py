@@ -113,11 +113,11 @@ def test_registering_one_name_with_another_handler_is_refused():
 
 
 def test_the_apps_register_their_kinds_and_the_face_model_warmup():
-    from swaps.pipeline import faces
+    from rooms.services.faces import load_face_models
 
     assert {"photo", "crowd", "swap", "ping"} <= set(kinds.REGISTRY)
     assert all(kinds.REGISTRY[name].failed is not None for name in ("photo", "crowd", "swap"))
-    assert faces.load_models in kinds.WARMUPS
+    assert load_face_models in kinds.WARMUPS
 
 
 def test_claim_is_granted_once():

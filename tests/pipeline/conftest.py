@@ -39,10 +39,10 @@ def person_embeddings(identity_data: IdentityData) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="session")
 def crowd_faces(data_dir: Path) -> dict[str, tuple[np.ndarray, list[faces.Face]]]:
-    """Return each crowd photo's pixels and faces, detected once."""
+    """Return each crowd photo's pixels and faces down to host size (as the app detects crowds), detected once."""
     names = ["stadium.jpg", "couple.jpg", "selfie-many-people.jpg", "group-cc0.jpg"]
     result = {}
     for name in names:
         rgb = images.load_image(data_dir / "crowds" / name)
-        result[name] = (rgb, faces.detect_faces(rgb))
+        result[name] = (rgb, faces.detect_faces(rgb, min_face_px=faces.HOST_MIN_SIZE_PX))
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,25 @@ def test_detect_prints_boxes_per_image(data_dir: Path) -> None:
     found = result[path]["faces"]
     assert len(found) >= 3
     assert all(len(face["box"]) == 4 and "score" in face["quality"] for face in found)
+
+
+def test_detector_option_and_env(data_dir: Path) -> None:
+    path = str(data_dir / "crowds" / "group-cc0.jpg")
+    counts = {}
+    for detector in ("retinaface", "hog"):
+        done = _run("detect", "--detector", detector, path)
+        assert done.returncode == 0, done.stderr
+        found = json.loads(done.stdout)[path]["faces"]
+        assert all(face["embedded"] for face in found)
+        counts[detector] = len(found)
+    assert counts == {"retinaface": 5, "hog": 3}
+    env = {**os.environ, "FACE_DETECTOR": "hog"}
+    done = subprocess.run(
+        [sys.executable, "-m", "swaps.pipeline", "detect", path], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0 and len(json.loads(done.stdout)[path]["faces"]) == 3
+    bad = _run("detect", "--detector", "mtcnn", path)
+    assert bad.returncode != 0 and "invalid choice" in bad.stderr
 
 
 def test_cluster_labels_each_face(friends: Path) -> None:

@@ -72,3 +72,49 @@ def test_recluster_after_upload_keeps_identity(person_embeddings) -> None:
     mapping = identities.carry_over(second, previous)
     assert sorted(value for value in mapping.values() if value) == sorted(names.values())
     assert list(mapping.values()).count(None) == 1
+
+
+def test_carry_over_prefers_the_hosts_identities() -> None:
+    # A later photo joins two one-face people: "named" (the host gave it a name) and 7 (nobody touched it).
+    labels = [0, 0, 0]
+    previous = [7, 7, "named"]
+    assert identities.carry_over(labels, previous) == {0: 7}  # most faces win when nothing was decided
+    assert identities.carry_over(labels, previous, preferred={"named"}) == {0: "named"}
+    # A preferred identity still follows its bigger half on a split, and the other half starts afresh.
+    assert identities.carry_over([0, 1, 1], ["named", "named", "named"], preferred={"named"}) == {0: None, 1: "named"}
+
+
+def test_suggest_merges_finds_one_person_split_in_two(person_embeddings) -> None:
+    angelina, george = person_embeddings["angelina_jolie"], person_embeddings["george_clooney"]
+    vectors = np.vstack([angelina, george])
+    groups = ["a1"] * (len(angelina) // 2) + ["a2"] * (len(angelina) - len(angelina) // 2) + ["g"] * len(george)
+    photos = list(range(len(vectors)))
+    found = identities.suggest_merges(vectors, groups, photo_keys=photos)
+    assert found and {found[0][0], found[0][1]} == {"a1", "a2"}  # the nearest pair is the same person
+    assert found[0][2] < identities.DEFAULT_EPS
+    assert all({a, b} != {"a1", "g"} or d > found[0][2] for a, b, d in found)
+    # The host said "not the same person": never asked again.
+    assert all(
+        {a, b} != {"a1", "a2"}
+        for a, b, _ in identities.suggest_merges(vectors, groups, photo_keys=photos, exclude={frozenset(("a1", "a2"))})
+    )
+    # Two people seen in one photo are two people: never suggested.
+    same_photo = photos.copy()
+    same_photo[len(angelina) // 2] = 0
+    assert all({a, b} != {"a1", "a2"} for a, b, _ in identities.suggest_merges(vectors, groups, photo_keys=same_photo))
+    # Far apart people are not suggested at all.
+    assert identities.suggest_merges(vectors, groups, photo_keys=photos, limit=0.0) == []
+
+
+def test_default_eps_separates_people_on_both_sides(identity_data) -> None:
+    rows = [
+        (person, face)
+        for person, found in zip(identity_data.labels, identity_data.faces, strict=True)
+        for face in found
+        if face.usable
+    ]
+    vectors = np.array([face.embedding for _, face in rows])
+    distances = np.linalg.norm(vectors[:, None] - vectors[None], axis=2)
+    different = np.array([[a != b for b, _ in rows] for a, _ in rows])
+    # eps stays below the closest two different people, with room to spare (measured 0.519).
+    assert identities.DEFAULT_EPS < distances[different].min() - 0.01

@@ -21,15 +21,16 @@ def _sources(identity_data) -> dict[str, tuple[str, faces.Face]]:
     return result
 
 
-@pytest.mark.parametrize("crowd_name", ["stadium.jpg", "group-cc0.jpg"])
+@pytest.mark.parametrize(("crowd_name", "hosts"), [("stadium.jpg", 13), ("group-cc0.jpg", 1)])
 def test_swapped_faces_look_like_the_friend_and_stay_faces(
-    crowd_name, crowd_faces, identity_data, person_embeddings
+    crowd_name, hosts, crowd_faces, identity_data, person_embeddings
 ) -> None:
     rgb, crowd = crowd_faces[crowd_name]
+    crowd = _hosts(crowd)
     height, width = rgb.shape[:2]
     sources = _sources(identity_data)
     matches = matching.assign(person_embeddings, crowd, image_size=(width, height))
-    assert len(matches) >= 3
+    assert len(matches) == hosts
     pairs = []
     for m in matches:
         path, source = sources[m.identity]
@@ -37,7 +38,7 @@ def test_swapped_faces_look_like_the_friend_and_stay_faces(
     seen: list[float] = []
     result = swap.swap_faces(rgb, pairs, progress=lambda fraction, _message: seen.append(fraction))
     assert result.shape == rgb.shape and seen[-1] == 1.0
-    again = faces.detect_faces(result)
+    again = faces.detect_faces(result, min_face_px=faces.HOST_MIN_SIZE_PX)
     detected = nearer = 0
     for _, source, target in pairs:
         overlaps = [(iou(target.box, face.box), face) for face in again]
@@ -73,8 +74,14 @@ def _changed_in_box(before: np.ndarray, after: np.ndarray, target: faces.Face) -
     return float(np.abs(after[box].astype(int) - before[box]).mean())
 
 
+def _hosts(crowd: list[faces.Face]) -> list[faces.Face]:
+    """Return the faces that may take a friend, as the app chooses them (group-cc0.jpg: the woman in the middle)."""
+    return [face for face in crowd if faces.can_host(face.quality)]
+
+
 def _group_pairs(crowd_faces, identity_data, person_embeddings) -> tuple[np.ndarray, list]:
     rgb, crowd = crowd_faces["group-cc0.jpg"]
+    crowd = _hosts(crowd)
     sources = _sources(identity_data)
     matches = matching.assign(person_embeddings, crowd, image_size=(rgb.shape[1], rgb.shape[0]))
     return rgb, [(images.load_image(sources[m.identity][0]), sources[m.identity][1], crowd[m.target]) for m in matches]
@@ -84,7 +91,7 @@ def test_swap_leaves_no_friend_hair_on_the_cheeks(crowd_faces, identity_data, pe
     # jennifer_aniston's hair falls over her temples; pasting the hull of her landmarks onto the turned woman in
     # group-cc0.jpg laid a blonde strand across that woman's cheek (top-decile lightness 89 -> 157 there; 89 -> 90 now).
     rgb, pairs = _group_pairs(crowd_faces, identity_data, person_embeddings)
-    assert len(pairs) == 3
+    assert len(pairs) == 1
     before = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(float)
     for source_rgb, source, target in pairs:
         result = swap.swap_faces(rgb, [(source_rgb, source, target)])
@@ -109,6 +116,9 @@ def test_swap_paints_no_dyed_hair_or_background(crowd_faces, identity_data, pers
         # colour transfer.
         green = cv2.cvtColor(result, cv2.COLOR_RGB2LAB)[..., 1].astype(int) < 118
         was_green = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 1].astype(int) < 118
+        # Blue-green irises are green to this measure too (jennifer_aniston/img3.jpg): eyes are not dye.
+        size = float(max(np.ptp(target.landmarks, axis=0)))
+        green &= masks.features_mask(rgb.shape[:2], target.landmarks, size * 0.03, masks.EYES) == 0
         left, top, width, height = target.box
         box = (slice(max(0, top - height // 2), top + height), slice(max(0, left - width // 2), left + width * 3 // 2))
         assert _changed_in_box(rgb, result, target) > 5.0  # the face was swapped
@@ -117,6 +127,7 @@ def test_swap_paints_no_dyed_hair_or_background(crowd_faces, identity_data, pers
 
 def test_swap_matches_the_targets_skin_tone(crowd_faces, identity_data, person_embeddings) -> None:
     rgb, crowd = crowd_faces["group-cc0.jpg"]
+    crowd = _hosts(crowd)
     matches = matching.assign(person_embeddings, crowd, image_size=(rgb.shape[1], rgb.shape[0]))
     lab_before = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(float)
     for m in matches:
@@ -145,7 +156,8 @@ def test_swap_matches_the_targets_skin_tone(crowd_faces, identity_data, person_e
 
 def test_glasses_are_found_only_on_faces_wearing_them(crowd_faces, identity_data) -> None:
     rgb, crowd = crowd_faces["group-cc0.jpg"]
-    assert [glasses.wears_glasses(rgb, face.landmarks) for face in crowd] == [False, False, True]
+    # Top to bottom: the face cut by the top edge, the woman, the bowed man, the profile, the man with glasses.
+    assert [glasses.wears_glasses(rgb, face.landmarks) for face in crowd] == [False, False, False, False, True]
     for path, label, found in zip(identity_data.paths, identity_data.labels, identity_data.faces, strict=True):
         photo = images.load_image(path)
         for face in found:
@@ -156,7 +168,7 @@ def test_glasses_are_found_only_on_faces_wearing_them(crowd_faces, identity_data
 
 def test_swap_removes_the_targets_glasses(crowd_faces, identity_data) -> None:
     rgb, crowd = crowd_faces["group-cc0.jpg"]
-    target = crowd[2]  # the man with rimless glasses, head turned: one temple arm runs to his ear
+    target = crowd[4]  # the man with rimless glasses, head turned: one temple arm runs to his ear
     frames = glasses.frames_mask(rgb, target.landmarks) > 0
     assert frames.sum() > 200
     source_path, source = _sources(identity_data)["george_clooney"]
@@ -174,8 +186,8 @@ def test_swap_removes_the_targets_glasses(crowd_faces, identity_data) -> None:
 
 def test_best_source_follows_the_target_turn(identity_data, crowd_faces) -> None:
     _, crowd = crowd_faces["group-cc0.jpg"]
-    turned = min(crowd, key=lambda face: face.quality["frontalness"])
-    assert abs(turned.quality["yaw"]) > 0.4
+    turned = [face for face in crowd if abs(face.quality["yaw"]) > 0.25]  # everyone but the bowed man
+    assert len(turned) >= 3
     jolie = [
         face
         for label, found in zip(identity_data.labels, identity_data.faces, strict=True)
@@ -183,8 +195,14 @@ def test_best_source_follows_the_target_turn(identity_data, crowd_faces) -> None
         for face in found
     ]
     generic = jolie[swap.best_source(jolie)]
-    fitted = jolie[swap.best_source(jolie, turned)]
-    assert abs(fitted.quality["yaw"] - turned.quality["yaw"]) < abs(generic.quality["yaw"] - turned.quality["yaw"])
+    gaps = []
+    for target in turned:
+        fitted = jolie[swap.best_source(jolie, target)]
+        gaps.append(
+            (abs(fitted.quality["yaw"] - target.quality["yaw"]), abs(generic.quality["yaw"] - target.quality["yaw"]))
+        )
+    assert all(fitted <= generic for fitted, generic in gaps)
+    assert any(fitted < generic - 0.1 for fitted, generic in gaps), gaps
 
 
 def test_best_source_prefers_large_frontal_sharp(identity_data) -> None:
@@ -195,7 +213,7 @@ def test_best_source_prefers_large_frontal_sharp(identity_data) -> None:
 
 def test_swap_at_the_image_border(crowd_faces, identity_data) -> None:
     rgb, crowd = crowd_faces["group-cc0.jpg"]
-    target = max(crowd, key=lambda face: face.box[0])  # the man at the right edge
+    target = crowd[4]  # the man at the right edge (crowd[0], further right, is cut by the top edge)
     left, top, width, height = target.box
     # Crop so the face is cut by the right and top edges.
     cropped = np.ascontiguousarray(rgb[top + height // 4 :, : left + width * 3 // 4])

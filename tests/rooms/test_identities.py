@@ -171,3 +171,47 @@ def test_a_photo_whose_last_attempt_crashes_is_marked_failed(room, small_photos,
     photo.refresh_from_db()
     assert job.status == Job.Status.FAILED and "detector exploded" in job.error
     assert photo.status == "failed" and photo.error == photos.FAILED_MESSAGE
+
+
+def test_regrouping_keeps_the_name_the_host_gave_when_two_people_join(room, small_photos):
+    upload_people(room, small_photos, indexes=(0, 1))
+    jolie_faces = list(Face.objects.filter(photo__original_name__startswith="angelina_jolie").order_by("id"))
+    (jolie,) = {f.identity for f in jolie_faces}
+    # Two people that a regrouping will join, the newer one named by the host (an unnamed one sorts first).
+    named = Identity.objects.create(room=room, name="Angie")
+    Face.objects.filter(pk=jolie_faces[1].pk).update(identity=named)
+
+    identities.recluster_room(room=room)
+
+    assert {f.identity_id for f in Face.objects.filter(pk__in=[f.pk for f in jolie_faces])} == {named.pk}
+    assert Identity.objects.get(pk=named.pk).name == "Angie"
+    assert not Identity.objects.filter(pk=jolie.pk).exists()
+
+
+def test_close_people_are_suggested_for_merging_until_the_host_answers(room, small_photos, host_client):
+    upload_people(room, small_photos, indexes=(0, 1, 2))
+    jolie = next(
+        i
+        for i in Identity.objects.filter(room=room)
+        if i.faces.count() == 3 and "jolie" in str(i.faces.first().photo.original_name)
+    )
+    # The host splits one of her faces out: the two halves are the same person, so they are suggested.
+    split = identities.move_face(face=jolie.faces.order_by("id").last(), identity_id=None)
+    suggested = [{a.pk, b.pk} for a, b, _ in identities.merge_suggestions(room)]
+    assert {jolie.pk, split.pk} in suggested
+    body = host_client.get(f"/api/rooms/{room.pk}/merge-suggestions/").json()
+    assert {body[0]["first"]["id"], body[0]["second"]["id"]} == {jolie.pk, split.pk}
+    assert body[0]["first"]["thumbnail_url"] and body[0]["distance"] < 0.6
+    page = host_client.get(f"/rooms/{room.pk}/").content.decode()
+    assert "Are these the same person?" in page
+
+    response = host_client.post(
+        f"/api/rooms/{room.pk}/identities/keep-apart/",
+        {"identities": [split.pk, jolie.pk]},
+        content_type="application/json",
+    )
+    assert response.status_code == 204
+    assert {jolie.pk, split.pk} not in [{a.pk, b.pk} for a, b, _ in identities.merge_suggestions(room)]
+    assert "Are these the same person?" not in host_client.get(f"/rooms/{room.pk}/").content.decode()
+    with pytest.raises(ServiceError, match="two people"):
+        identities.keep_apart(room=room, identity_ids=[jolie.pk])

@@ -1,0 +1,20 @@
+"""Finding faces with the models this deployment is configured for (FACE_DETECTOR, FACE_LANDMARKS)."""
+
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from swaps.pipeline import faces as pipeline_faces
+
+
+def find_faces(rgb: np.ndarray, **options: Any) -> list[pipeline_faces.Face]:
+    """Return the faces in ``rgb`` found with the configured detector and landmark model."""
+    return pipeline_faces.detect_faces(
+        rgb, detector=settings.FACE_DETECTOR, landmarks=settings.FACE_LANDMARKS, **options
+    )
+
+
+def load_face_models() -> None:
+    """Load the configured face models now (a worker does it before its first job)."""
+    pipeline_faces.load_models(detector=settings.FACE_DETECTOR, landmarks=settings.FACE_LANDMARKS)
