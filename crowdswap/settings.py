@@ -197,6 +197,9 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# /readyz: how long the database and Redis may take to answer before the process reports itself unready.
+READYZ_TIMEOUT_SECONDS = float(os.environ.get("READYZ_TIMEOUT_SECONDS", "2"))
+
 # The named channel the runworker processes consume (manage.py runworker <name>).
 JOBS_CHANNEL = "crowdswap-jobs"
 # Jobs: how long before a QUEUED job is re-sent / a RUNNING job without heartbeat is requeued.
@@ -250,8 +253,8 @@ SPECTACULAR_SETTINGS = {"TITLE": "CrowdSwap API", "VERSION": "1.0.0", "SERVE_INC
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    # Load balancers probe /healthz over plain HTTP inside the private network.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Load balancers probe /healthz and /readyz over plain HTTP inside the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))

@@ -8,6 +8,7 @@ from crowdswap.jobs import urls as job_urls
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("rooms/", include("rooms.urls")),
