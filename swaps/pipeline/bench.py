@@ -140,7 +140,9 @@ def run(data: Path, out_dir: Path) -> int:
     # and a plain busy loop on every worker at once says how much the cores give right now (a virtual
     # machine's second core is not always a whole one), which bounds what any pool can reach.
     _line("load average (1 min) / cores", f"{os.getloadavg()[0]:.2f} / {os.cpu_count()}")
-    _line(f"ceiling: busy loop on {workers} processes vs 1", f"{ceiling_before:.2f}x before, {ceiling_after:.2f}x after")
+    _line(
+        f"ceiling: busy loop on {workers} processes vs 1", f"{ceiling_before:.2f}x before, {ceiling_after:.2f}x after"
+    )
 
     print("identities: DBSCAN")
     flat = [(p, face) for p, per in zip(paths, found, strict=True) for face in per]
@@ -210,7 +212,9 @@ def run(data: Path, out_dir: Path) -> int:
         again = faces.detect_faces(result)
         detected = nearer = 0
         for _, source, target in pairs:
-            overlap, best = max(((faces.box_iou(target.box, f.box), f) for f in again), key=lambda t: t[0], default=(0.0, None))
+            overlap, best = max(
+                ((faces.box_iou(target.box, f.box), f) for f in again), key=lambda t: t[0], default=(0.0, None)
+            )
             if best is None or overlap < 0.4:
                 continue
             detected += 1
