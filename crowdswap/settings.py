@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, so sessions and messages exist; still before the CSRF check, which runs with the views.
+    "crowdswap.lib.limits.FormLimitsMiddleware",
 ]
 
 ROOT_URLCONF = "crowdswap.urls"

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from crowdswap.lib.errors import ServiceError
+from crowdswap.lib.limits import form_limit_message
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -32,6 +33,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Turn service refusals, validation errors and 404s into {"detail": ...} with their one status."""
     if isinstance(exc, ServiceError):
         return Response({"detail": exc.message}, status=exc.status)
+    limit_status, limit_message = form_limit_message(exc)
+    if limit_status:
+        return Response({"detail": limit_message}, status=limit_status)
     if isinstance(exc, ValidationError):
         return Response({"detail": first_error(exc.detail), "errors": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):

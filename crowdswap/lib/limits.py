@@ -91,3 +91,72 @@ def limit_daphne_request_bodies(max_bytes: int) -> None:
     base = current.__mro__[1] if hasattr(current, "body_limit") else current
     # Daphne's HTTPFactory builds its requests from this module attribute.
     http_protocol.WebRequest = limited_request_class(base, max_bytes)
+
+
+# ---------------------------------------------------------------- form limits, in the site's own words
+
+
+def form_limit_message(error: Exception) -> tuple[int, str]:
+    """Return (status, sentence) for one of Django's form limits, or (0, "") for anything else."""
+    from django.conf import settings
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+
+    if isinstance(error, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return 400, f"Too many files in one request: send at most {limit} at a time."
+    if isinstance(error, TooManyFieldsSent):
+        return 400, f"Too many form fields in one request (at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})."
+    if isinstance(error, RequestDataTooBig):
+        limit = describe_sizes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)[1]
+        return 413, f"The form fields are over the {limit} a request may carry (files aside). Send less at once."
+    return 0, ""
+
+
+def wants_json(request: Any) -> bool:
+    """Return whether the requester reads JSON (the API, or a page's script) rather than a page."""
+    accept = request.headers.get("Accept", "")
+    return (
+        request.path.startswith("/api/")
+        or "application/json" in accept
+        or request.headers.get("X-Requested-With") == ("XMLHttpRequest")
+    )
+
+
+class FormLimitsMiddleware:
+    """Parse a posted form up front, so too many files or fields get a clear answer instead of a bare 400.
+
+    Django raises TooManyFilesSent and friends lazily, wherever request.POST is first read (often in the
+    CSRF check), and answers with its raw error page, even on the API. Placed after the session and message
+    middleware, this reads the form before any view or CSRF check: the API gets {"detail": ...}, a page the
+    same sentence as a message on the page the form came from.
+    """
+
+    FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        if request.method == "POST" and request.content_type in self.FORM_TYPES:
+            try:
+                request.POST  # noqa: B018  (parses the files too)
+            except Exception as error:
+                status, message = form_limit_message(error)
+                if not status:
+                    raise
+                return self.refuse(request, status, message)
+        return self.get_response(request)
+
+    def refuse(self, request: Any, status: int, message: str) -> Any:
+        from django.contrib import messages
+        from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+        from django.utils.html import escape
+        from django.utils.http import url_has_allowed_host_and_scheme
+
+        if wants_json(request):
+            return JsonResponse({"detail": message}, status=status)
+        back = request.headers.get("Referer", "")
+        if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+            messages.error(request, message)
+            return HttpResponseRedirect(back)
+        return HttpResponse(f"<!doctype html><title>Not sent</title><p>{escape(message)}</p>", status=status)
