@@ -128,8 +128,7 @@ class PlayJoinApi(PlayView):
         swap = get_published_swap(token)
         data = JoinInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        existed = self.current_player(swap) is not None
-        player = play.join_game(
+        player, created = play.join_or_resume(
             swap=swap,
             user=request.user,
             session_key=session_key(request, create=True),
@@ -139,7 +138,7 @@ class PlayJoinApi(PlayView):
         )
         return Response(
             play.player_state(swap=swap, player=player),
-            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 

@@ -104,7 +104,12 @@ def _free_account_name(swap: Swap, name: str) -> str:
     return candidate
 
 
-def join_game(
+def join_game(**kwargs: Any) -> Player:
+    """Start playing or resume (see join_or_resume); return the player."""
+    return join_or_resume(**kwargs)[0]
+
+
+def join_or_resume(
     *,
     swap: Swap,
     user: Any = None,
@@ -112,8 +117,10 @@ def join_game(
     nickname: str = "",
     browser_id: str = "",
     client_key: str = "",
-) -> Player:
+) -> tuple[Player, bool]:
     """Start playing, or return the game this account, browser or session already started (reloading resumes).
+
+    Return the player and whether this call created it.
 
     Joining is idempotent (a double click or concurrent joins make one player), limited per client network
     (settings.PLAY_JOINS_PER_CLIENT), and a browser, account or network that has seen the answers plays off
@@ -122,7 +129,7 @@ def join_game(
     ensure_open(swap)
     existing = find_player(swap=swap, user=user, session_key=session_key, browser_id=browser_id)
     if existing is not None:
-        return existing
+        return existing, False
     signed_in = user is not None and user.is_authenticated
     if signed_in:
         name = nicknames.account_nickname(
@@ -141,7 +148,7 @@ def join_game(
             Swap.objects.select_for_update().filter(pk=swap.pk).exists()
             existing = find_player(swap=swap, user=user, session_key=session_key, browser_id=browser_id)
             if existing is not None:
-                return existing
+                return existing, False
             limit = settings.PLAY_JOINS_PER_CLIENT
             if client_key and Player.objects.filter(swap=swap, client_key=client_key).count() >= limit:
                 raise RateLimited(
@@ -168,9 +175,9 @@ def join_game(
         player = find_player(swap=swap, user=user, session_key=session_key, browser_id=browser_id)
         if player is None:
             raise Conflict("That nickname was taken a moment ago. Choose another nickname.") from None
-        return player
+        return player, False
     push_leaderboard_on_commit(swap)
-    return player
+    return player, True
 
 
 def _attempts_by_identity(guesses: list[Guess]) -> dict[int, list[Guess]]:
