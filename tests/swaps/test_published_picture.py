@@ -8,7 +8,9 @@ from rooms.services.uploads import read_stored_rgb
 from swaps.pipeline import faces
 
 
-def diff_inside_and_outside(original: np.ndarray, published: np.ndarray, boxes: list[list[float]]) -> tuple[float, float]:
+def diff_inside_and_outside(
+    original: np.ndarray, published: np.ndarray, boxes: list[list[float]]
+) -> tuple[float, float]:
     """Return the mean absolute difference inside the answer boxes and outside them, naive pixel diff."""
     height, width = published.shape[:2]
     resized = cv2.resize(original, (width, height), interpolation=cv2.INTER_AREA)
