@@ -333,7 +333,11 @@ class Player:
                 return
             await self.pause()
             state = await self.timed(
-                "join", "POST", f"/api/play/{token}/join/", {"nickname": f"load-{self.number}"}, ok=(200, 201)
+                "join",
+                "POST",
+                f"/api/play/{token}/join/",
+                {"nickname": f"load-{self.options.seed}-{self.number}"},
+                ok=(200, 201),
             )
             if not isinstance(state, dict):
                 return
