@@ -45,7 +45,8 @@ COPY . .
 
 # Static files are baked into the image and served by whitenoise. DEBUG off selects the
 # manifest storage used at run time; the key only satisfies the settings check for this step.
-RUN DEBUG=false SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput \
+RUN DEBUG=false SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    python manage.py collectstatic --noinput \
     && rm -f "$CROWDSWAP_VAR_DIR/crowdswap.sqlite3"
 
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home crowdswap \
@@ -55,4 +56,5 @@ USER crowdswap
 
 ENV DEBUG=false
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "crowdswap.asgi:application"]
+# No --proxy-headers: forwarded headers are believed from TRUSTED_PROXIES only (crowdswap/lib/clients.py).
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "crowdswap.asgi:application"]

@@ -89,11 +89,35 @@ prepare_app() {
 }
 
 PIDS=()
-# Start a child with its output prefixed by a name; remember its pid.
-start() {
+# A child that crashes is started again after a pause that doubles with each quick crash (1 s up to
+# RESTART_MAX_DELAY); one that ran a minute or more counts as healthy again. Only Ctrl-C/TERM stops all.
+RESTART_MAX_DELAY="${RESTART_MAX_DELAY:-30}"
+
+# Run a command again whenever it exits, with its output prefixed by a name, until this loop is told to stop.
+supervise() {
     local name="$1"
     shift
-    "$@" > >(sed -u "s/^/[$name] /") 2>&1 &
+    local child="" delay=1 status started
+    trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; [ -n "$child" ] && wait "$child" 2>/dev/null; exit 0' TERM INT
+    while true; do
+        started=$SECONDS
+        "$@" > >(sed -u "s/^/[$name] /") 2>&1 &
+        child=$!
+        status=0
+        wait "$child" || status=$?
+        child=""
+        if [ $((SECONDS - started)) -ge 60 ]; then delay=1; fi
+        log "$name exited (status $status); restarting it in ${delay}s"
+        sleep "$delay" &
+        wait $! || true
+        delay=$((delay * 2))
+        if [ "$delay" -gt "$RESTART_MAX_DELAY" ]; then delay="$RESTART_MAX_DELAY"; fi
+    done
+}
+
+# Start a supervised child; remember the supervisor's pid.
+start() {
+    supervise "$@" &
     PIDS+=("$!")
 }
 
@@ -108,6 +132,10 @@ stop_all() {
             [ $alive = 0 ] && break
             sleep 0.2
         done
+        # Whatever did not stop in 10 s: the supervisors and their children.
+        if command -v pkill >/dev/null; then
+            for pid in "${PIDS[@]}"; do pkill -KILL -P "$pid" 2>/dev/null || true; done
+        fi
         kill -KILL "${PIDS[@]}" 2>/dev/null || true
         wait 2>/dev/null || true
     fi
@@ -144,7 +172,7 @@ start_workers() {
 start_web() {
     local n="${WEB_PROCESSES:-1}" host="${HOST:-127.0.0.1}" port="${PORT:-8000}"
     for i in $(seq 0 $((n - 1))); do
-        start "web$((i + 1))" "$VENV/bin/daphne" -b "$host" -p $((port + i)) --proxy-headers crowdswap.asgi:application
+        start "web$((i + 1))" "$VENV/bin/daphne" -b "$host" -p $((port + i)) crowdswap.asgi:application
     done
     log "CrowdSwap is starting at http://$host:$port/  (Ctrl-C stops everything)"
 }
@@ -159,12 +187,11 @@ run_app() {
     start_redis
     start_workers
     [ "$only_workers" = yes ] || start_web
-    # Any child exiting (a crash) stops the rest, so nothing keeps running half-alive.
-    local status=0
-    wait -n "${PIDS[@]}" || status=$?
-    log "a process exited (status $status); stopping the others"
-    stop_all
-    exit "$status"
+    # Children that crash are restarted by their supervisor; this waits until Ctrl-C or TERM.
+    while true; do
+        wait || true
+        sleep 1
+    done
 }
 
 case "$MODE" in

@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP, WebSockets and the background-job channel."""
+"""ASGI entry point: HTTP, WebSockets and the background-job channel, behind the client-address rewrite."""
 
 import os
 
@@ -14,12 +14,20 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from crowdswap.jobs.consumers import JobWorkerConsumer  # noqa: E402
+from crowdswap.lib.clients import TrustedProxiesMiddleware  # noqa: E402
+from crowdswap.lib.limits import limit_daphne_request_bodies  # noqa: E402
 from crowdswap.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-        "channel": ChannelNameRouter({settings.JOBS_CHANNEL: JobWorkerConsumer.as_asgi()}),
-    }
+# Daphne reads a body whole before the app runs: the limit must sit in the server's own request class.
+limit_daphne_request_bodies(settings.MAX_REQUEST_BYTES)
+
+application = TrustedProxiesMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "channel": ChannelNameRouter({settings.JOBS_CHANNEL: JobWorkerConsumer.as_asgi()}),
+        }
+    ),
+    settings.TRUSTED_PROXIES,
 )

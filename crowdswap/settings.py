@@ -28,10 +28,30 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DEBUG", True)
 DEV_SECRET_KEY = "dev-insecure-crowdswap-key-do-not-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    raise ImproperlyConfigured("Set SECRET_KEY: the development key refuses to run with DEBUG off.")
+
+
+def weak_secret_key(key: str) -> str:
+    """Return why a secret key is too weak to sign sessions and cookies in production, or ""."""
+    if key == DEV_SECRET_KEY:
+        return "the development key is public"
+    if key.startswith("django-insecure"):
+        return "it is marked insecure"
+    # Django's own deployment rule (security.W009): long, and not made of a few repeated characters.
+    if len(key) < 50 or len(set(key)) < 5:
+        return f"it has {len(key)} characters ({len(set(key))} different); use at least 50 random ones"
+    return ""
+
+
+if not DEBUG and (_weakness := weak_secret_key(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak for DEBUG off: {_weakness}. "
+        "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+# Addresses or networks of our own reverse proxies / load balancers. Only their X-Forwarded-For and
+# X-Forwarded-Proto are believed (crowdswap.lib.clients); every other peer is the client itself.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
 
@@ -69,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, so sessions and messages exist; still before the CSRF check, which runs with the views.
+    "crowdswap.lib.limits.FormLimitsMiddleware",
 ]
 
 ROOT_URLCONF = "crowdswap.urls"
@@ -145,8 +167,20 @@ FACE_LANDMARKS = os.environ.get("FACE_LANDMARKS", "mesh")  # or "dlib68" (non-co
 # Upload limits (bytes and pixels), enforced by swaps.pipeline.images before decoding.
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)))
 MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(50_000_000)))
+# Pictures decoded at once per web process: bounds the memory that concurrent uploads take.
+UPLOAD_DECODE_CONCURRENCY = int(os.environ.get("UPLOAD_DECODE_CONCURRENCY", "2"))
+# Largest request body the web server reads at all (crowdswap.lib.limits): refused unread above it.
+MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", str(4 * MAX_UPLOAD_BYTES + 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+# Quotas per user, with messages that say which one was reached.
+MAX_ROOMS_PER_USER = int(os.environ.get("MAX_ROOMS_PER_USER", "50"))
+MAX_PHOTOS_PER_ROOM = int(os.environ.get("MAX_PHOTOS_PER_ROOM", "300"))
+MAX_UPLOADS_PER_HOUR = int(os.environ.get("MAX_UPLOADS_PER_HOUR", "300"))
+
+# Fair play on shared challenges (swaps.services.play): players one network may add to one challenge.
+PLAY_JOINS_PER_CLIENT = int(os.environ.get("PLAY_JOINS_PER_CLIENT", "5"))
 
 # Media on S3 (django-storages) when a bucket is named. Credentials are not settings: boto3 reads
 # AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or a profile, or the instance role) itself.
@@ -201,6 +235,9 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# /readyz: how long the database and Redis may take to answer before the process reports itself unready.
+READYZ_TIMEOUT_SECONDS = float(os.environ.get("READYZ_TIMEOUT_SECONDS", "2"))
+
 # The named channel the runworker processes consume (manage.py runworker <name>).
 JOBS_CHANNEL = "crowdswap-jobs"
 # Jobs: how long before a QUEUED job is re-sent / a RUNNING job without heartbeat is requeued.
@@ -217,7 +254,14 @@ ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optio
 ACCOUNT_LOGOUT_ON_GET = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CrowdSwap] "
+ACCOUNT_ADAPTER = "crowdswap.accounts.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "crowdswap.accounts.SocialAccountAdapter"
+# Signing up with a registered email says nothing about it: allauth creates the account with an unverified
+# address, as for any new email (with optional verification, "strict" is the mode that hides it).
+ACCOUNT_PREVENT_ENUMERATION = "strict"
+# Wrong passwords are counted per client and account (see AccountAdapter), so an attacker's five
+# guesses lock only the attacker out, never the account's owner elsewhere.
+ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip,5/5m/key"}
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CrowdSwap <noreply@crowdswap.local>")
 
@@ -252,10 +296,10 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {"TITLE": "CrowdSwap API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
 
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # No SECURE_PROXY_SSL_HEADER: the scheme comes from X-Forwarded-Proto of TRUSTED_PROXIES only (asgi.py).
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    # Load balancers probe /healthz over plain HTTP inside the private network.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Load balancers probe /healthz and /readyz over plain HTTP inside the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))

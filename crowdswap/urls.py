@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -5,9 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from crowdswap import health, views
 from crowdswap.jobs import urls as job_urls
 
+# The admin signs in through allauth's login page, with its throttles, instead of an unthrottled form of its own.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("rooms/", include("rooms.urls")),

@@ -107,12 +107,26 @@ class Swap(models.Model):
 
 
 class Player(models.Model):
-    """Somebody playing one published swap: signed in, or a guest known by session and nickname."""
+    """Somebody playing one published swap: signed in, or a guest known by browser, session and nickname."""
+
+    class Kind(models.TextChoices):
+        GUEST = "guest", "Guest"
+        ACCOUNT = "account", "Signed in"
+        FACEBOOK = "facebook", "Signed in with Facebook"
 
     swap = models.ForeignKey(Swap, on_delete=models.CASCADE, related_name="players")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GUEST)
     nickname = models.CharField(max_length=40)
+    # Casefolded normal form of the nickname: unique per challenge ("" for players from before it existed).
+    nickname_key = models.CharField(max_length=64, blank=True)
     session_key = models.CharField(max_length=64, blank=True)
+    # The long-lived signed browser cookie (swaps.browsers) and a pseudonym of the client's network
+    # (crowdswap.lib.clients.client_key): who may join again, and who has seen the answers.
+    browser_id = models.CharField(max_length=32, blank=True)
+    client_key = models.CharField(max_length=32, blank=True)
+    # Off the leaderboard: this browser, account or network had seen the answers when the player joined.
+    ranked = models.BooleanField(default=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     score = models.IntegerField(default=0)
@@ -131,7 +145,18 @@ class Player(models.Model):
                 condition=models.Q(user__isnull=True),
                 name="one_guest_per_session_and_swap",
             ),
+            models.UniqueConstraint(
+                fields=["swap", "browser_id"],
+                condition=models.Q(user__isnull=True) & ~models.Q(browser_id=""),
+                name="one_guest_per_browser_and_swap",
+            ),
+            models.UniqueConstraint(
+                fields=["swap", "nickname_key"],
+                condition=~models.Q(nickname_key=""),
+                name="unique_nickname_per_swap",
+            ),
         ]
+        indexes = [models.Index(fields=["swap", "client_key"], name="player_swap_client")]
 
     def __str__(self) -> str:
         return f"{self.nickname} in swap {self.swap_id}"

@@ -6,22 +6,29 @@ nobody can guess for another player.
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crowdswap.lib.api import ErrorSerializer
+from crowdswap.lib.api import ErrorSerializer, enforce_csrf
+from crowdswap.lib.clients import client_address, client_key
 from crowdswap.lib.errors import Conflict
+from swaps import browsers
 from swaps.access import get_published_swap
 from swaps.models import Player, Swap
 from swaps.services import play
 
 
 class JoinInputSerializer(serializers.Serializer):
-    nickname = serializers.CharField(max_length=play.NICKNAME_MAX, required=False, allow_blank=True, default="")
+    # Room for invisible characters that normalising removes; the normal form is held to NICKNAME_MAX.
+    nickname = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
 
 
 class GuessInputSerializer(serializers.Serializer):
@@ -52,6 +59,7 @@ class GuessOutputSerializer(serializers.Serializer):
 class LeaderboardEntrySerializer(serializers.Serializer):
     rank = serializers.IntegerField()
     name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Player.Kind.choices, help_text="How the player is known: guest or signed in")
     score = serializers.IntegerField()
     hits = serializers.IntegerField()
     finished = serializers.BooleanField()
@@ -65,13 +73,38 @@ def session_key(request: Any, *, create: bool = False) -> str | None:
     return request.session.session_key
 
 
+def request_client_key(request: Any) -> str:
+    """Return the pseudonym of the request's client network (the one address from trusted proxies)."""
+    return client_key(client_address(request), settings.SECRET_KEY)
+
+
 class PlayView(APIView):
-    """Base for play endpoints: open to everybody; refusals take the API's one error shape."""
+    """Base for play endpoints: open to everybody; refusals take the API's one error shape.
+
+    Every state-changing request is checked for CSRF (token and Origin), signed in or not: DRF checks only
+    signed-in sessions, and a guest's game is held by cookies just the same. Token-authenticated API
+    clients carry no cookies and need no check.
+    """
 
     permission_classes = [AllowAny]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not isinstance(
+            request.successful_authenticator, TokenAuthentication
+        ):
+            enforce_csrf(request._request)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        return browsers.remember_browser(request, super().finalize_response(request, response, *args, **kwargs))
+
     def current_player(self, swap: Swap) -> Player | None:
-        return play.find_player(swap=swap, user=self.request.user, session_key=session_key(self.request))
+        return play.find_player(
+            swap=swap,
+            user=self.request.user,
+            session_key=session_key(self.request),
+            browser_id=browsers.browser_id(self.request),
+        )
 
     def require_player(self, swap: Swap) -> Player:
         player = self.current_player(swap)
@@ -95,16 +128,17 @@ class PlayJoinApi(PlayView):
         swap = get_published_swap(token)
         data = JoinInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        existed = self.current_player(swap) is not None
-        player = play.join_game(
+        player, created = play.join_or_resume(
             swap=swap,
             user=request.user,
             session_key=session_key(request, create=True),
             nickname=data.validated_data["nickname"],
+            browser_id=browsers.ensure_browser_id(request),
+            client_key=request_client_key(request),
         )
         return Response(
             play.player_state(swap=swap, player=player),
-            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
@@ -117,7 +151,13 @@ class PlayGuessApi(PlayView):
         data = GuessInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        outcome = play.make_guess(player=player, identity_id=values["identity"], x=values["x"], y=values["y"])
+        outcome = play.make_guess(
+            player=player,
+            identity_id=values["identity"],
+            x=values["x"],
+            y=values["y"],
+            client_key=request_client_key(request),
+        )
         return Response(
             {
                 "hit": outcome.guess.hit,

@@ -10,6 +10,7 @@ from crowdswap.lib.errors import Gone
 from crowdswap.lib.files import serve_file
 from rooms.models import Identity
 from swaps.access import get_published_swap
+from swaps.browsers import ensure_browser_id, remember_browser
 from swaps.models import Swap
 from swaps.play_api import session_key
 from swaps.services import play
@@ -38,7 +39,10 @@ def play_page(request: HttpRequest, token: str) -> HttpResponse:
         swap = get_published_swap(token)
     except Gone as exc:
         return render(request, "play/closed.html", {"message": exc.message}, status=410)
-    player = play.find_player(swap=swap, user=request.user, session_key=session_key(request))
+    # The browser cookie is issued with the page, so a double click on "Play" already carries it.
+    player = play.find_player(
+        swap=swap, user=request.user, session_key=session_key(request), browser_id=ensure_browser_id(request)
+    )
     state = play.player_state(swap=swap, player=player)
     hidden = len(state["friends"])
     context = {
@@ -59,7 +63,7 @@ def play_page(request: HttpRequest, token: str) -> HttpResponse:
             "socket": f"/ws/play/{token}/",
         },
     }
-    return render(request, "play/play.html", context)
+    return remember_browser(request, render(request, "play/play.html", context))
 
 
 @require_GET

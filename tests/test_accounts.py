@@ -331,3 +331,96 @@ def test_facebook_login_refused_when_not_configured(client):
     response = client.post("/accounts/facebook/login/?process=login")
 
     assert response.status_code == 404
+
+
+# ---------- enumeration, throttles, lockout ----------
+
+
+SIGN_UP = {"username": "someone", "password1": "a-long-enough-pass-42", "password2": "a-long-enough-pass-42"}
+
+
+def test_sign_up_with_a_registered_email_looks_like_any_sign_up(client, host):
+    from django.test import Client
+
+    fresh = Client().post(reverse("account_signup"), {**SIGN_UP, "email": "nobody-yet@example.com"})
+    taken = client.post(reverse("account_signup"), {**SIGN_UP, "username": "someone2", "email": "host@example.com"})
+
+    assert taken.status_code == fresh.status_code == 302
+    assert taken["Location"] == fresh["Location"]
+    assert "already" not in taken.content.decode()
+    # The real owner's account is untouched and still signs in.
+    assert Client().post(reverse("account_login"), {"login": "host", "password": "host-pass-123"}).status_code == 302
+
+
+@pytest.fixture
+def fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_wrong_passwords_lock_out_the_guessing_client_not_the_account_owner(fresh_cache, host):
+    from django.test import Client
+
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    pages = [
+        attacker.post(reverse("account_login"), {"login": "host", "password": f"wrong-{i}"}).content.decode()
+        for i in range(6)
+    ]
+    assert "Too many failed login attempts" in pages[-1]
+    # Even the right password is refused to the guessing client for now...
+    blocked = attacker.post(reverse("account_login"), {"login": "host", "password": "host-pass-123"})
+    assert blocked.status_code == 200 and session_user_id(attacker) is None
+
+    # ...while the owner, elsewhere, signs in at once.
+    owner = Client(REMOTE_ADDR="198.51.100.20")
+    response = owner.post(reverse("account_login"), {"login": "host", "password": "host-pass-123"})
+    assert response.status_code == 302 and session_user_id(owner) == host.pk
+
+
+def test_admin_login_is_allauths_throttled_login(fresh_cache, django_user_model):
+    from django.test import Client
+
+    django_user_model.objects.create_superuser(username="boss", email="boss@example.com", password="boss-pass-123")
+    attacker = Client(REMOTE_ADDR="203.0.113.10")
+
+    page = attacker.get("/admin/login/?next=/admin/")
+    assert page.status_code == 302 and page["Location"].startswith(reverse("account_login"))
+    # The admin's own form processes nothing: a right password posted to it signs nobody in.
+    attacker.post("/admin/login/?next=/admin/", {"username": "boss", "password": "boss-pass-123"})
+    assert session_user_id(attacker) is None
+    # Where it sends people, wrong passwords are throttled.
+    for i in range(6):
+        last = attacker.post(reverse("account_login"), {"login": "boss", "password": f"nope-{i}"})
+    assert "Too many failed login attempts" in last.content.decode()
+
+    boss = Client(REMOTE_ADDR="198.51.100.21")
+    boss.post(reverse("account_login"), {"login": "boss", "password": "boss-pass-123"})
+    assert boss.get("/admin/").status_code == 200
+
+
+def test_production_refuses_a_weak_secret_key(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.postgres import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    env.update(DEBUG="false", CROWDSWAP_VAR_DIR=str(tmp_path))
+    for key in ("abc", "x" * 60, "django-insecure-" + "k3y" * 20):
+        result = subprocess.run(
+            [sys.executable, "manage.py", "check"],
+            cwd=ROOT,
+            env={**env, "SECRET_KEY": key},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode != 0, key
+        assert "SECRET_KEY is too weak" in result.stderr, result.stderr
+    # Development stays easy: DEBUG on runs with the built-in key.
+    env.update(DEBUG="true")
+    assert subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, timeout=120).returncode == 0

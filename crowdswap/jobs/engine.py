@@ -225,18 +225,38 @@ def run_job(job_id: int, *, worker_id: str) -> None:
         heartbeat.stop()
 
 
+def resend_queued(*, queued_before: datetime, now: datetime | None = None) -> int:
+    """Nudge a worker again for every job still queued since before the cutoff; return how many."""
+    now = now or timezone.now()
+    sent = 0
+    for job in Job.objects.filter(status=Job.Status.QUEUED, queued_at__lt=queued_before).only("id", "queued_at"):
+        # Moving queued_at forward re-arms the deadline, so each sweep re-sends a nudge at most once.
+        if Job.objects.filter(id=job.pk, status=Job.Status.QUEUED, queued_at=job.queued_at).update(queued_at=now):
+            _nudge(job.pk)
+            sent += 1
+    return sent
+
+
+def resend_queued_now() -> None:
+    """Re-send every queued job at once (the channel layer came back: nudges sent meanwhile are lost)."""
+    try:
+        close_old_connections()
+        now = timezone.now()
+        count = resend_queued(queued_before=now + timedelta(seconds=1), now=now)
+        if count:
+            logger.info("re-sent %s queued job(s) after the channel layer came back", count)
+    except Exception:
+        logger.warning("could not re-send queued jobs; the periodic sweep will", exc_info=True)
+    finally:
+        connection.close()
+
+
 def sweep(*, now: datetime | None = None, requeue_after: int | None = None, attempts_limit: int | None = None) -> int:
     """Re-nudge stale queued jobs and requeue (or fail) running jobs whose worker went quiet."""
     now = now or timezone.now()
     limit = attempts_limit if attempts_limit is not None else max_attempts()
     cutoff = now - timedelta(seconds=requeue_after if requeue_after is not None else requeue_after_seconds())
-    touched = 0
-
-    for job in Job.objects.filter(status=Job.Status.QUEUED, queued_at__lt=cutoff).only("id", "queued_at"):
-        # Moving queued_at forward re-arms the deadline, so each sweep re-sends a nudge at most once.
-        if Job.objects.filter(id=job.pk, status=Job.Status.QUEUED, queued_at=job.queued_at).update(queued_at=now):
-            _nudge(job.pk)
-            touched += 1
+    touched = resend_queued(queued_before=cutoff, now=now)
 
     stale_running = Job.objects.filter(status=Job.Status.RUNNING).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)

@@ -2,21 +2,25 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
 from crowdswap.jobs.models import Job
-from crowdswap.lib.errors import ServiceError
+from crowdswap.lib.errors import NotAllowed, ServiceError
 from crowdswap.lib.files import delete_files, walk_storage
 from rooms.models import Face, Photo, ProcessingStatus, Room
 
 
 def create_room(*, owner: Any, title: str, description: str = "") -> Room:
-    """Create a challenge room owned by this user."""
+    """Create a challenge room owned by this user, within the user's quota of rooms."""
     title = title.strip()
     if not title:
         raise ServiceError("Give the room a title.")
+    limit = settings.MAX_ROOMS_PER_USER
+    if Room.objects.filter(owner=owner).count() >= limit:
+        raise NotAllowed(f"You have {limit} rooms, the most an account can have. Delete a room to create another.")
     return Room.objects.create(owner=owner, title=title[:120], description=description.strip())
 
 

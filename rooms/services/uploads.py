@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -10,6 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
@@ -64,12 +67,29 @@ class PreparedImage:
     height: int
 
 
+class QuotaError(images.ImageError):
+    """An upload refused because the user or the room reached a quota (settings MAX_*)."""
+
+    code = "quota"
+
+
+_decode_slots_lock = threading.Lock()
+_decode_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def decode_slots() -> threading.BoundedSemaphore:
+    """Return the semaphore that bounds how many pictures this process decodes at once."""
+    size = max(1, int(settings.UPLOAD_DECODE_CONCURRENCY))
+    with _decode_slots_lock:
+        if size not in _decode_slots:
+            _decode_slots[size] = threading.BoundedSemaphore(size)
+        return _decode_slots[size]
+
+
 def _read_upload(upload: UploadedFileLike, max_bytes: int) -> bytes:
     size = getattr(upload, "size", None)
     if size is not None and size > max_bytes:
-        raise images.TooLargeError(
-            f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit; upload a smaller photo"
-        )
+        raise images.TooLargeError(images.too_large_message(size, max_bytes))
     if hasattr(upload, "seek"):
         upload.seek(0)
     return upload.read(max_bytes + 1)
@@ -79,8 +99,10 @@ def prepare_image(upload: UploadedFileLike, *, max_side: int) -> PreparedImage:
     """Validate an upload and return its re-encoded, metadata-free JPEG; raise images.ImageError."""
     max_bytes = settings.MAX_UPLOAD_BYTES
     raw = _read_upload(upload, max_bytes)
-    rgb = images.load_image(raw, max_bytes=max_bytes, max_pixels=settings.MAX_IMAGE_PIXELS)
-    rgb = images.shrink(rgb, max_side)
+    # Decoding is where an upload costs memory: a few at a time per process, each at the size it is kept at.
+    with decode_slots():
+        rgb = images.load_image(raw, max_bytes=max_bytes, max_pixels=settings.MAX_IMAGE_PIXELS, max_side=max_side)
+        rgb = images.shrink(rgb, max_side)
     return PreparedImage(
         name=(getattr(upload, "name", "") or "photo")[:255],
         sha256=hashlib.sha256(raw).hexdigest(),
@@ -131,6 +153,30 @@ def _store_new(model: type, *, room: Room, prepared: PreparedImage, kind: Kind, 
     return row
 
 
+def _check_room_has_space(model: type, room: Room) -> None:
+    limit = settings.MAX_PHOTOS_PER_ROOM
+    if model.objects.filter(room=room).count() >= limit:
+        what = model._meta.verbose_name_plural
+        raise QuotaError(f"this room already holds {limit} {what}, the most a room can hold; delete some to add others")
+
+
+def _count_upload_this_hour(owner_id: int) -> None:
+    """Count one uploaded file against the owner's hourly quota; refuse it once the quota is used up."""
+    limit = settings.MAX_UPLOADS_PER_HOUR
+    hour = int(time.time() // 3600)
+    key = f"upload-quota:{owner_id}:{hour}"
+    try:
+        cache.add(key, 0, timeout=3600)
+        count = cache.incr(key)
+    except Exception:  # the quota is a guard, not a dependency: without the cache, uploads go on
+        return
+    if count > limit:
+        minutes = max(1, round((hour + 1) * 60 - time.time() / 60))
+        raise QuotaError(
+            f"you have uploaded {limit} photos this hour, the most allowed; try again in {minutes} minutes"
+        )
+
+
 def add_images(
     *, model: type, room: Room, files: Iterable[UploadedFileLike], kind: Kind, payload_key: str, max_side: int
 ) -> UploadReport:
@@ -140,6 +186,9 @@ def add_images(
     for upload in files:
         name = (getattr(upload, "name", "") or "photo")[:255]
         try:
+            # Quotas before any decoding: a refused file costs nothing.
+            _check_room_has_space(model, room)
+            _count_upload_this_hour(room.owner_id)
             prepared = prepare_image(upload, max_side=max_side)
         except images.ImageError as error:
             code, message = image_error_message(error)

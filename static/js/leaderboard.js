@@ -20,6 +20,14 @@
       score.className = "score";
       score.textContent = entry.score;
       li.appendChild(name);
+      // How the player is known: a guest's nickname is theirs to choose, a signed-in name is an account's.
+      if (entry.kind) {
+        var kind = document.createElement("span");
+        kind.className = "kind kind-" + entry.kind;
+        kind.textContent = entry.kind === "guest" ? "guest" : entry.kind === "facebook" ? "Facebook" : "signed in";
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(kind);
+      }
       li.appendChild(document.createTextNode(" "));
       li.appendChild(score);
       list.appendChild(li);

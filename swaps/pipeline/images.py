@@ -13,7 +13,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 50_000_000
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".bmp", ".gif", ".tif", ".tiff"})
+# Photos come as JPEG (MPO is the JPEG phones write with a depth map), PNG, WebP or HEIC. Nothing else is
+# even parsed: EPS made Pillow look for Ghostscript, and every other decoder is more code facing strangers.
+ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "HEIF")
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"})
+# Even a single-colour JPEG needs about 3 bits per 64 pixels (170 pixels a byte with optimised tables):
+# a file with far more pixels per byte lies about its size, and libjpeg would pad the missing part in grey.
+MAX_JPEG_PIXELS_PER_BYTE = 1000
 
 _heif_registered = False
 
@@ -64,18 +70,28 @@ def _read_bytes(source: bytes | str | os.PathLike[str], max_bytes: int) -> bytes
         except OSError as exc:
             raise NotAnImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
         if size > max_bytes:
-            raise TooLargeError(_too_large_message(size, max_bytes))
+            raise TooLargeError(too_large_message(size, max_bytes))
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise NotAnImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if len(data) > max_bytes:
-        raise TooLargeError(_too_large_message(len(data), max_bytes))
+        raise TooLargeError(too_large_message(len(data), max_bytes))
     return data
 
 
-def _too_large_message(size: int, max_bytes: int) -> str:
-    return f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit; upload a smaller photo"
+def sizes_text(size: int, limit: int) -> tuple[str, str]:
+    """Return a size and a limit as text precise enough to tell them apart ("26.22 MB" vs "26.21 MB", or bytes)."""
+    for decimals in (1, 2, 3):
+        shown = (f"{size / 1e6:.{decimals}f} MB", f"{limit / 1e6:.{decimals}f} MB")
+        if shown[0] != shown[1]:
+            return shown
+    return f"{size:,} bytes", f"{limit:,} bytes"
+
+
+def too_large_message(size: int, max_bytes: int) -> str:
+    size_text, limit_text = sizes_text(size, max_bytes)
+    return f"file is {size_text}, over the {limit_text} limit; upload a smaller photo"
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:
@@ -108,8 +124,14 @@ def load_image(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    formats: tuple[str, ...] = ACCEPTED_FORMATS,
+    max_side: int | None = None,
 ) -> np.ndarray:
-    """Return ``source`` decoded as an RGB uint8 array (H, W, 3) in its EXIF orientation."""
+    """Return ``source`` decoded as an RGB uint8 array (H, W, 3) in its EXIF orientation.
+
+    With ``max_side`` the picture comes back no larger than that on its longer side, and a JPEG is decoded
+    at a reduced scale to begin with, so a big photo never takes its full size in memory.
+    """
     _register_heif()
     data = _read_bytes(source, max_bytes)
     if not data:
@@ -118,7 +140,8 @@ def load_image(
         with warnings.catch_warnings():
             # Our own pixel limit below is the one that counts; Pillow's warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            Image.init()  # every plugin registered, so the accepted ones can be named (HEIF only if installed)
+            img = Image.open(io.BytesIO(data), formats=[name for name in formats if name in Image.OPEN])
     except Image.DecompressionBombError as exc:
         raise TooManyPixelsError(f"image has too many pixels (over {max_pixels:,}); upload a smaller photo") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
@@ -132,11 +155,22 @@ def load_image(
             f"image is {width}x{height} = {width * height:,} pixels, over the {max_pixels:,} limit; "
             "upload a smaller photo"
         )
+    if img.format in ("JPEG", "MPO") and width * height > len(data) * MAX_JPEG_PIXELS_PER_BYTE:
+        raise TruncatedImageError(
+            f"image file is incomplete: {len(data):,} bytes cannot hold a {width}x{height} photo; upload it again"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if max_side and img.format in ("JPEG", "MPO"):
+                # libjpeg scales by 1/2, 1/4 or 1/8 while decoding, never below the size asked for.
+                scale = max_side / max(width, height)
+                if scale < 1:
+                    img.draft("RGB", (max(1, round(width * scale)), max(1, round(height * scale))))
             # Pillow's default (LOAD_TRUNCATED_IMAGES off) refuses half-decoded pictures: a grey band would hide faces.
             img.load()
+            if max_side and max(img.size) > max_side:
+                img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             return _to_rgb(ImageOps.exif_transpose(img))
     except Image.DecompressionBombError as exc:
         raise TooManyPixelsError(f"image has too many pixels (over {max_pixels:,}); upload a smaller photo") from exc

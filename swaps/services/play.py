@@ -15,6 +15,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, QuerySet, Value
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from crowdswap.lib.errors import Conflict, Gone, RateLimited, ServiceError
 from rooms.models import Face, Identity, best_face
-from swaps import game
+from swaps import game, nicknames
 from swaps.models import Guess, Player, Swap
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,13 @@ logger = logging.getLogger(__name__)
 # At most this many guesses per player within the window: enough for a fast human, not for a script.
 GUESS_RATE_LIMIT = 5
 GUESS_RATE_WINDOW_SECONDS = 5
-NICKNAME_MAX = 40
+# And per client network and challenge, for the few players one network may have.
+GUESS_RATE_LIMIT_PER_CLIENT = 15
+NICKNAME_MAX = nicknames.NICKNAME_MAX
+OFF_BOARD_MESSAGE = (
+    "This browser, account or network has already seen the answers to this challenge, "
+    "so this game is played off the leaderboard."
+)
 LEADERBOARD_SIZE = 20
 # Live leaderboards change at most this often per challenge: a popular challenge gets a guess every few
 # milliseconds, and every watcher re-rendering (and every server re-reading) each one would be waste.
@@ -54,46 +61,123 @@ def ensure_open(swap: Swap) -> None:
         raise Gone(CLOSED_MESSAGE)
 
 
-def find_player(*, swap: Swap, user: Any = None, session_key: str | None = None) -> Player | None:
-    """Return the player of this browser: by account when signed in, else by session."""
+def find_player(*, swap: Swap, user: Any = None, session_key: str | None = None, browser_id: str = "") -> Player | None:
+    """Return the player of this browser: by account when signed in, else by browser cookie, then session."""
     if user is not None and user.is_authenticated:
         return Player.objects.filter(swap=swap, user=user).first()
+    guests = Player.objects.filter(swap=swap, user__isnull=True)
+    if browser_id:
+        found = guests.filter(browser_id=browser_id).first()
+        if found is not None:
+            return found
     if session_key:
-        return Player.objects.filter(swap=swap, user__isnull=True, session_key=session_key).first()
+        return guests.filter(session_key=session_key).first()
     return None
 
 
-def join_game(*, swap: Swap, user: Any = None, session_key: str | None = None, nickname: str = "") -> Player:
-    """Start playing, or return the game this account or session already started (reloading resumes)."""
+def _signed_in_kind(user: Any) -> str:
+    socialaccounts = getattr(user, "socialaccount_set", None)
+    if socialaccounts is not None and socialaccounts.filter(provider="facebook").exists():
+        return Player.Kind.FACEBOOK
+    return Player.Kind.ACCOUNT
+
+
+def _has_seen_answers(*, swap: Swap, user: Any, browser_id: str, client_key: str) -> bool:
+    """Return whether this account, browser or network has a finished game here (finishing shows the answers)."""
+    seen = Q(pk__in=[])
+    if user is not None and user.is_authenticated:
+        seen |= Q(user=user)
+    if browser_id:
+        seen |= Q(browser_id=browser_id)
+    if client_key:
+        seen |= Q(client_key=client_key)
+    return Player.objects.filter(swap=swap, finished_at__isnull=False).filter(seen).exists()
+
+
+def _free_account_name(swap: Swap, name: str) -> str:
+    """Return the account's name, numbered if a guest already plays under it here ("Sam 2")."""
+    taken = set(Player.objects.filter(swap=swap).values_list("nickname_key", flat=True))
+    candidate, number = name, 1
+    while nicknames.key(candidate) in taken:
+        number += 1
+        candidate = f"{name[: NICKNAME_MAX - 4]} {number}"
+    return candidate
+
+
+def join_game(**kwargs: Any) -> Player:
+    """Start playing or resume (see join_or_resume); return the player."""
+    return join_or_resume(**kwargs)[0]
+
+
+def join_or_resume(
+    *,
+    swap: Swap,
+    user: Any = None,
+    session_key: str | None = None,
+    nickname: str = "",
+    browser_id: str = "",
+    client_key: str = "",
+) -> tuple[Player, bool]:
+    """Start playing, or return the game this account, browser or session already started (reloading resumes).
+
+    Return the player and whether this call created it.
+
+    Joining is idempotent (a double click or concurrent joins make one player), limited per client network
+    (settings.PLAY_JOINS_PER_CLIENT), and a browser, account or network that has seen the answers plays off
+    the leaderboard.
+    """
     ensure_open(swap)
-    existing = find_player(swap=swap, user=user, session_key=session_key)
+    existing = find_player(swap=swap, user=user, session_key=session_key, browser_id=browser_id)
     if existing is not None:
-        return existing
+        return existing, False
     signed_in = user is not None and user.is_authenticated
     if signed_in:
-        name = (user.get_full_name() if hasattr(user, "get_full_name") else "") or user.get_username()
+        name = nicknames.account_nickname(
+            (user.get_full_name() if hasattr(user, "get_full_name") else "") or user.get_username()
+        )
     else:
-        name = " ".join(nickname.split())
-        if not name:
-            raise ServiceError("Choose a nickname to play as a guest.")
-        if not session_key:
+        owner = swap.room.owner
+        name = nicknames.guest_nickname(
+            nickname, host_names=[owner.get_username(), getattr(owner, "get_full_name", lambda: "")()]
+        )
+        if not session_key and not browser_id:
             raise ServiceError("Your browser did not keep a session. Allow cookies for this site and reload.")
     try:
         with transaction.atomic():
+            # One join at a time per challenge: the checks below then hold for the row written after them.
+            Swap.objects.select_for_update().filter(pk=swap.pk).exists()
+            existing = find_player(swap=swap, user=user, session_key=session_key, browser_id=browser_id)
+            if existing is not None:
+                return existing, False
+            limit = settings.PLAY_JOINS_PER_CLIENT
+            if client_key and Player.objects.filter(swap=swap, client_key=client_key).count() >= limit:
+                raise RateLimited(
+                    f"{limit} players have already joined this challenge from your network, the most allowed. "
+                    "Play on from a browser that has joined, or sign in on it."
+                )
+            if signed_in:
+                name = _free_account_name(swap, name)
+            elif Player.objects.filter(swap=swap, nickname_key=nicknames.key(name)).exists():
+                raise Conflict(f"“{name}” is already playing this challenge. Choose another nickname.")
             player = Player.objects.create(
                 swap=swap,
                 user=user if signed_in else None,
-                session_key="" if signed_in else session_key,
-                nickname=name[:NICKNAME_MAX],
+                kind=_signed_in_kind(user) if signed_in else Player.Kind.GUEST,
+                session_key="" if signed_in else (session_key or ""),
+                browser_id=browser_id,
+                client_key=client_key,
+                nickname=name,
+                nickname_key=nicknames.key(name),
+                ranked=not _has_seen_answers(swap=swap, user=user, browser_id=browser_id, client_key=client_key),
             )
     except IntegrityError:
-        # A double click joined twice at once: the first one wins.
-        player = find_player(swap=swap, user=user, session_key=session_key)
+        # Joined twice at once past the lock (or a nickname taken in the same instant): the first one wins.
+        player = find_player(swap=swap, user=user, session_key=session_key, browser_id=browser_id)
         if player is None:
-            raise
-        return player
+            raise Conflict("That nickname was taken a moment ago. Choose another nickname.") from None
+        return player, False
     push_leaderboard_on_commit(swap)
-    return player
+    return player, True
 
 
 def _attempts_by_identity(guesses: list[Guess]) -> dict[int, list[Guess]]:
@@ -111,26 +195,35 @@ def _all_done(swap: Swap, attempts: dict[int, list[Guess]]) -> bool:
     return True
 
 
-def _check_rate(player: Player) -> None:
-    key = f"play-guess-rate:{player.pk}"
+def _count_in_window(key: str) -> int:
+    """Count one event in a fixed window; return how many the window holds now."""
     # add() starts the window only if it is not running; incr() then counts within it.
     if cache.add(key, 1, timeout=GUESS_RATE_WINDOW_SECONDS):
-        return
+        return 1
     try:
-        count = cache.incr(key)
+        return int(cache.incr(key))
     except ValueError:  # the window expired between add and incr
         cache.set(key, 1, timeout=GUESS_RATE_WINDOW_SECONDS)
-        count = 1
-    if count > GUESS_RATE_LIMIT:
+        return 1
+
+
+def _check_rate(player: Player, client_key: str = "") -> None:
+    if _count_in_window(f"play-guess-rate:{player.pk}") > GUESS_RATE_LIMIT:
         raise RateLimited(f"Slow down: at most {GUESS_RATE_LIMIT} guesses every {GUESS_RATE_WINDOW_SECONDS} seconds.")
+    client = client_key or player.client_key
+    if client and _count_in_window(f"play-guess-rate:{player.swap_id}:{client}") > GUESS_RATE_LIMIT_PER_CLIENT:
+        raise RateLimited(
+            f"Slow down: at most {GUESS_RATE_LIMIT_PER_CLIENT} guesses every {GUESS_RATE_WINDOW_SECONDS} seconds "
+            "from one network."
+        )
 
 
-def make_guess(*, player: Player, identity_id: int, x: float, y: float) -> GuessOutcome:
+def make_guess(*, player: Player, identity_id: int, x: float, y: float, client_key: str = "") -> GuessOutcome:
     """Judge one click (normalised x, y) for one hidden friend, record it and update the score."""
     if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
         raise ServiceError("Click inside the picture.")
     # Before any database work: a flood of clicks is refused for the price of a cache round trip.
-    _check_rate(player)
+    _check_rate(player, client_key)
     identity_id = int(identity_id)
     with transaction.atomic():
         # The row lock serialises one player's concurrent clicks, so attempts are counted exactly.
@@ -193,7 +286,7 @@ def _with_time_played(players: QuerySet[Player], now: datetime) -> QuerySet[Play
 
 def ranked_players(swap: Swap, *, limit: int | None = None) -> list[Player]:
     """Return the swap's players, best first: by score, then by time taken (the top `limit` only, if given)."""
-    players = _with_time_played(Player.objects.filter(swap_id=swap.pk), timezone.now()).order_by(
+    players = _with_time_played(Player.objects.filter(swap_id=swap.pk, ranked=True), timezone.now()).order_by(
         "-score", "played", "pk"
     )
     return list(players if limit is None else players[:limit])
@@ -205,6 +298,7 @@ def leaderboard(swap: Swap, *, limit: int = LEADERBOARD_SIZE) -> list[dict[str, 
         {
             "rank": rank,
             "name": player.nickname,
+            "kind": player.kind,  # "guest", "account" or "facebook": how the player is known
             "score": player.score,
             "hits": player.hits,
             "finished": player.finished,
@@ -214,8 +308,10 @@ def leaderboard(swap: Swap, *, limit: int = LEADERBOARD_SIZE) -> list[dict[str, 
     ]
 
 
-def rank_of(player: Player) -> int:
-    """Return the player's place on the leaderboard (1 is best): one plus the number of players ahead."""
+def rank_of(player: Player) -> int | None:
+    """Return the player's place on the leaderboard (1 is best), or None for a game played off the board."""
+    if not player.ranked:
+        return None
     now = timezone.now()
     played = (player.finished_at or now) - player.started_at
     ahead = (
@@ -223,7 +319,7 @@ def rank_of(player: Player) -> int:
         | Q(score=player.score, played__lt=played)
         | Q(score=player.score, played=played, pk__lt=player.pk)
     )
-    return 1 + _with_time_played(Player.objects.filter(swap_id=player.swap_id), now).filter(ahead).count()
+    return 1 + _with_time_played(Player.objects.filter(swap_id=player.swap_id, ranked=True), now).filter(ahead).count()
 
 
 def leaderboard_slot(moment: float) -> int:
@@ -315,6 +411,9 @@ def player_state(*, swap: Swap, player: Player | None, guesses: list[Guess] | No
         "finished": player.finished,
         "gave_up": player.gave_up,
         "seconds": round(player.seconds_played()),
+        "kind": player.kind,
+        "ranked": player.ranked,
+        "off_board_reason": "" if player.ranked else OFF_BOARD_MESSAGE,
     }
     state["guesses"] = [
         {"identity": g.identity_id, "x": round(g.x, 5), "y": round(g.y, 5), "hit": g.hit, "points": g.points}

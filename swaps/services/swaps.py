@@ -21,7 +21,7 @@ from rooms.models import Face, Identity, ProcessingStatus, Room
 from rooms.services.identities import lock_room
 from rooms.services.uploads import read_stored_rgb
 from swaps.models import CrowdPhoto, Swap, new_share_token
-from swaps.pipeline import images, matching
+from swaps.pipeline import disguise, images, matching
 from swaps.pipeline import swap as pipeline_swap
 
 PREVIEW_SIZE = (1200, 630)  # Open Graph's recommended link-preview size
@@ -141,12 +141,19 @@ def run_swap(job: Job, progress: Progress) -> dict:
             photo_cache[source_row.photo_id] = read_stored_rgb(source_row.photo.image)
         pairs.append((photo_cache[source_row.photo_id], source_row.to_pipeline(), target))
         box = pipeline_swap.answer_box(target, (width, height))
-        answer_key.append({"identity": int(match.identity), "box": [round(float(v), 5) for v in box]})
+        answer_key.append({"identity": int(match.identity), "box": [float(v) for v in box]})
 
     def swap_progress(fraction: float, stage: str) -> None:
         progress(20 + int(65 * fraction), stage[:1].upper() + stage[1:])
 
     result = pipeline_swap.swap_faces(crowd_rgb, pairs, progress=swap_progress)
+    # Published as a whole new rendering: a diff against the (public) original crowd must not point at faces.
+    result, rendering = disguise.rerender(result, keep=[tuple(e["box"]) for e in answer_key])
+    answer_key = [
+        {"identity": e["identity"], "box": [round(float(v), 5) for v in rendering.box(tuple(e["box"]))]}
+        for e in answer_key
+    ]
+    height, width = result.shape[:2]
     progress(90, "Saving the result")
     result_jpeg = images.encode_jpeg(result, quality=RESULT_JPEG_QUALITY)
     preview = preview_jpeg(result)

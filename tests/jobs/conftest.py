@@ -110,7 +110,7 @@ class Workers:
     def diagnose(self) -> str:
         parts = []
         for proc, log in zip(self.procs, self.logs, strict=True):
-            parts.append(f"--- {log.name} (pid {proc.pid}, exit {proc.poll()}) ---\n{log.read_text()[-3000:]}")
+            parts.append(f"--- {log.name} (pid {proc.pid}, exit {proc.poll()}) ---\n{log.read_text()[-12000:]}")
         return "\n".join(parts)
 
     def assert_alive(self) -> None:

@@ -70,8 +70,10 @@ class HttpError(Exception):
 class Browser:
     """One player's HTTP/1.1 client: a keep-alive connection to one server and a cookie jar."""
 
-    def __init__(self, base_url: str, *, timeout: float) -> None:
+    def __init__(self, base_url: str, *, timeout: float, forwarded_for: str = "") -> None:
         parts = urlsplit(base_url)
+        # As a load balancer listed in TRUSTED_PROXIES would say: each player comes from its own address.
+        self.forwarded_for = forwarded_for
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"only plain http:// base URLs are supported, got {base_url!r}")
         self.host = parts.hostname
@@ -110,6 +112,10 @@ class Browser:
             headers["Content-Length"] = str(len(body))
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if method != "GET" and "csrftoken" in self.cookies:
+            headers["X-CSRFToken"] = self.cookies["csrftoken"]  # as the play page's script sends it
+        if self.forwarded_for:
+            headers["X-Forwarded-For"] = self.forwarded_for
         head = f"{method} {self.prefix}{path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         data = head.encode("latin-1") + b"\r\n" + body
         # A kept-alive connection the server closed in the meantime fails on first use: reconnect once.
@@ -282,7 +288,11 @@ class Player:
         self.options = options
         self.outcome = outcome
         self.random = random.Random(options.seed * 1_000_003 + number)
-        self.browser = Browser(options.base_urls[number % len(options.base_urls)], timeout=options.timeout)
+        self.browser = Browser(
+            options.base_urls[number % len(options.base_urls)],
+            timeout=options.timeout,
+            forwarded_for=f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256 + 1}",
+        )
         self.token = options.token
 
     async def timed(self, kind: str, method: str, path: str, payload: Any = None, ok: tuple[int, ...] = (200,)) -> Any:
@@ -323,7 +333,11 @@ class Player:
                 return
             await self.pause()
             state = await self.timed(
-                "join", "POST", f"/api/play/{token}/join/", {"nickname": f"load-{self.number}"}, ok=(200, 201)
+                "join",
+                "POST",
+                f"/api/play/{token}/join/",
+                {"nickname": f"load-{self.options.seed}-{self.number}"},
+                ok=(200, 201),
             )
             if not isinstance(state, dict):
                 return

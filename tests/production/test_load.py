@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -72,7 +73,13 @@ def test_two_hundred_players_load_the_play_page_and_guess(deployment: Deployment
         web=2,
         workers=0,
         # Production settings: DEBUG off; TLS ends at the load balancer, so no redirect to https here.
-        extra_env={"DEBUG": "0", "SECRET_KEY": "load-test-secret-key-not-for-production", "SECURE_SSL_REDIRECT": "0"},
+        # The load client stands in for the load balancer on loopback: it names each player's address.
+        extra_env={
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "SECURE_SSL_REDIRECT": "0",
+            "TRUSTED_PROXIES": "127.0.0.1",
+        },
     )
     deployment.wait_ready(web_host)
 

@@ -163,7 +163,8 @@ def test_leaderboard_ranks_by_score_then_time_and_shows_names_and_scores(client,
     join(other, challenge, nickname="Kim")
     rows = client.get(url("api-play-leaderboard", challenge)).json()
     assert [(r["rank"], r["name"]) for r in rows] == [(1, "Sam"), (2, "Kim")]
-    assert set(rows[0]) == {"rank", "name", "score", "hits", "finished", "seconds"}
+    assert set(rows[0]) == {"rank", "name", "kind", "score", "hits", "finished", "seconds"}
+    assert [r["kind"] for r in rows] == ["guest", "guest"]
 
 
 def test_unknown_token_is_404(client, challenge):
