@@ -24,7 +24,8 @@ from django.utils import timezone
 from crowdswap.lib.errors import Conflict, Gone, RateLimited, ServiceError
 from rooms.models import Face, Identity, best_face
 from swaps import game
-from swaps.models import Guess, Player, Swap
+from swaps.models import Guess, Hint, Player, Swap
+from swaps.services import reveal
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +206,8 @@ def leaderboard(swap: Swap, *, limit: int = LEADERBOARD_SIZE) -> list[dict[str, 
         {
             "rank": rank,
             "name": player.nickname,
-            "score": player.score,
+            # Misses and hints can take a score below zero; the public board never shows that.
+            "score": max(0, player.score),
             "hits": player.hits,
             "finished": player.finished,
             "seconds": round(player.seconds_played()) if player.finished else None,
@@ -295,6 +297,9 @@ def player_state(*, swap: Swap, player: Player | None, guesses: list[Guess] | No
         "guesses": [],
         "answers": None,
         "rank": None,
+        "hint_cost": game.HINT_COST,
+        "hints": [],
+        "reveal": None,
     }
     if player is None:
         for friend in friends:
@@ -320,7 +325,9 @@ def player_state(*, swap: Swap, player: Player | None, guesses: list[Guess] | No
         {"identity": g.identity_id, "x": round(g.x, 5), "y": round(g.y, 5), "hit": g.hit, "points": g.points}
         for g in guesses
     ]
+    state["hints"] = [{"identity": h.identity_id, "region": h.region} for h in Hint.objects.filter(player=player)]
     if player.finished:
         state["answers"] = [{"identity": e["identity"], "box": e["box"]} for e in swap.answer_key]
         state["rank"] = rank_of(player)
+        state["reveal"] = reveal.reveal_cards(swap)
     return state
