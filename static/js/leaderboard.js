@@ -1,7 +1,14 @@
 /* A challenge's leaderboard: render the entries and keep them live over the challenge's WebSocket.
    Shared by the play page and the host's swap page. */
 (function () {
+  // `me` ({name, rank}) marks the viewer's row: by rank once known, else the first row with their name.
   function render(list, entries, me) {
+    var mine = null;
+    if (me) {
+      for (var i = 0; i < entries.length && mine === null; i++) {
+        if (me.rank ? entries[i].rank === me.rank : entries[i].name === me.name) mine = entries[i];
+      }
+    }
     list.textContent = "";
     if (!entries.length) {
       var empty = document.createElement("li");
@@ -12,18 +19,36 @@
     }
     entries.forEach(function (entry) {
       var li = document.createElement("li");
-      if (me && entry.name === me) li.className = "me";
+      if (entry === mine) li.className = "me";
+      var rank = document.createElement("span");
+      rank.className = "rank";
+      rank.textContent = entry.rank;
       var name = document.createElement("span");
       name.className = "name";
       name.textContent = entry.name;
+      // Marks the server may add to a row (a guest, or how a signed-in player signed in).
+      if (entry.guest === true) name.appendChild(tag("guest"));
+      else if (entry.provider) name.appendChild(tag(entry.provider));
+      var found = document.createElement("span");
+      found.className = "found";
+      found.textContent = entry.hits + " found";
+      found.title = entry.finished ? "Finished" : "Still playing";
       var score = document.createElement("span");
       score.className = "score";
-      score.textContent = entry.score;
+      score.textContent = Math.max(0, entry.score);
+      li.appendChild(rank);
       li.appendChild(name);
-      li.appendChild(document.createTextNode(" "));
+      li.appendChild(found);
       li.appendChild(score);
       list.appendChild(li);
     });
+  }
+
+  function tag(text) {
+    var node = document.createElement("span");
+    node.className = "badge tag";
+    node.textContent = text;
+    return node;
   }
 
   // Call onBoard(entries) for every board the server pushes; reconnect with backoff, calling
