@@ -181,9 +181,7 @@ class Hint(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["player", "identity_id"], name="one_hint_per_player_and_friend")
-        ]
+        constraints = [models.UniqueConstraint(fields=["player", "identity_id"], name="one_hint_per_player_and_friend")]
 
     def __str__(self) -> str:
         return f"hint for {self.identity_id} to player {self.player_id}"

@@ -87,6 +87,73 @@
     return card;
   }
 
+  /* The overall count of an upload: a photo is ready once its faces are found, not when its bytes arrive.
+   * Each entry goes sending -> finding -> ready, or to failed (refused, or its faces could not be found). */
+  function uploadBatch() {
+    var box = document.getElementById("upload-summary");
+    var entries = [];
+    var byPhoto = {};
+
+    function render() {
+      if (!box) return;
+      var counts = { sending: 0, finding: 0, ready: 0, failed: 0 };
+      entries.forEach(function (entry) {
+        counts[entry.state]++;
+      });
+      var total = entries.length - counts.failed;
+      box.hidden = entries.length === 0;
+      var settled = counts.sending + counts.finding === 0;
+      document.getElementById("upload-count").textContent =
+        settled && total > 0
+          ? (total === 1 ? "The photo is ready" : "All " + total + " photos ready")
+          : counts.ready + " of " + total + (total === 1 ? " photo ready" : " photos ready");
+      var detail = [];
+      if (counts.sending) detail.push(counts.sending + " uploading");
+      if (counts.finding) detail.push(counts.finding + " finding faces");
+      if (counts.failed) detail.push(counts.failed + " could not be used");
+      document.getElementById("upload-detail").textContent = detail.join(" · ");
+      var percent = total ? Math.round((100 * counts.ready) / total) : 100;
+      var bar = document.getElementById("upload-bar");
+      bar.style.width = percent + "%";
+      bar.parentNode.setAttribute("aria-valuenow", String(percent));
+      bar.parentNode.classList.toggle("success", settled && counts.ready > 0);
+    }
+
+    return {
+      add: function () {
+        var entry = { state: "sending", photo: null };
+        entries.push(entry);
+        render();
+        return entry;
+      },
+      set: function (entry, state, photoId) {
+        entry.state = state;
+        if (photoId) {
+          entry.photo = photoId;
+          byPhoto[photoId] = entry;
+        }
+        render();
+      },
+      settle: function (photo) {
+        var entry = byPhoto[photo.id];
+        if (!entry) return;
+        if (photo.status === "done") entry.state = "ready";
+        else if (photo.status === "failed") entry.state = "failed";
+        render();
+      },
+      startIfSettled: function () {
+        // A new choice of files after the last one finished starts a new count.
+        var busy = entries.some(function (entry) {
+          return entry.state === "sending" || entry.state === "finding";
+        });
+        if (!busy) {
+          entries = [];
+          byPhoto = {};
+        }
+      },
+    };
+  }
+
   function initRoom(root) {
     var roomId = root.dataset.roomId;
     var photosApi = root.dataset.photosApi;
@@ -98,11 +165,13 @@
     var active = 0;
     var peopleStale = false;
     var uploadRows = {}; // photo id -> its row in the upload list
+    var batch = uploadBatch();
     var button = document.getElementById("upload-button");
     // With this script, choosing or dropping files starts the upload: the button is only for no-JS.
     if (button) button.hidden = true;
 
     function settleRow(photo) {
+      if (photo) batch.settle(photo);
       var item = photo && uploadRows[photo.id];
       if (!item) return;
       if (photo.status === "done") {
@@ -117,18 +186,9 @@
     }
 
     function refreshPeople() {
-      // The people gallery is server-rendered: fetch the page and swap the section in.
+      // The people gallery is server-rendered: the people module swaps the fresh section in.
       peopleStale = false;
-      fetch(root.dataset.detailUrl, { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) {
-          if (!html) return;
-          var doc = new DOMParser().parseFromString(html, "text/html");
-          var fresh = doc.getElementById("people");
-          var current = document.getElementById("people");
-          if (fresh && current) current.replaceWith(fresh);
-        })
-        .catch(function () {});
+      if (window.CrowdSwapPeople) window.CrowdSwapPeople.refresh();
     }
 
     function refreshPhoto(photoId, job) {
@@ -189,6 +249,14 @@
       })();
     }
 
+    // Photos still being processed when the page opened are part of the count too.
+    Array.prototype.forEach.call(
+      photoList ? photoList.querySelectorAll('[data-status="queued"], [data-status="processing"]') : [],
+      function (card) {
+        batch.set(batch.add(), "finding", Number(card.dataset.photoId));
+      }
+    );
+
     var live = window.CrowdSwapJobs && typeof window.CrowdSwapJobs.watchRoom === "function";
     if (live) {
       window.CrowdSwapJobs.watchRoom(roomId, onJobEvent);
@@ -216,7 +284,7 @@
       bar.appendChild(inner);
       row.appendChild(bar);
       uploadList.appendChild(row);
-      return { row: row, status: status, bar: inner };
+      return { row: row, status: status, bar: inner, entry: batch.add() };
     }
 
     function finish(item, xhr) {
@@ -227,9 +295,11 @@
       if (!result) {
         item.status.textContent = (body && body.detail) || "Upload failed (" + xhr.status + "). Try again.";
         item.status.className = "error small";
+        batch.set(item.entry, "failed");
         return;
       }
       if (result.status === "added") {
+        batch.set(item.entry, "finding", result.photo && result.photo.id);
         item.status.textContent = "uploaded — finding faces";
         item.status.className = "small";
         var photo = result.photo;
@@ -242,9 +312,11 @@
       } else if (result.status === "duplicate") {
         item.status.textContent = "already uploaded";
         item.status.className = "small muted";
+        batch.set(item.entry, "ready");
       } else {
         item.status.textContent = result.error;
         item.status.className = "error small";
+        batch.set(item.entry, "failed");
       }
     }
 
@@ -270,12 +342,14 @@
       xhr.addEventListener("error", function () {
         job.item.status.textContent = "Network error: check your connection and upload this photo again.";
         job.item.status.className = "error small";
+        batch.set(job.item.entry, "failed");
       });
       xhr.addEventListener("loadend", function () { active--; next(); });
       xhr.send(data);
     }
 
     function enqueueFiles(files) {
+      batch.startIfSettled();
       Array.prototype.forEach.call(files, function (file) {
         queue.push({ file: file, item: addRow(file) });
       });

@@ -52,4 +52,3 @@ def take_hint(*, player: Player, identity_id: int) -> HintOutcome:
         player.score -= hint.cost
         push_leaderboard_on_commit(swap)
     return HintOutcome(hint=hint, player=player, charged=True)
-

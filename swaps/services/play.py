@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crowdswap.lib.errors import Conflict, Gone, RateLimited, ServiceError
-from rooms.models import Face, Identity, best_face
+from rooms.models import Face, Identity, cover_among
 from swaps import game
 from swaps.models import Guess, Hint, Player, Swap
 from swaps.services import reveal
@@ -260,7 +260,7 @@ def push_leaderboard_on_commit(swap: Swap) -> None:
 def hidden_friends(swap: Swap) -> list[dict[str, Any]]:
     """Return the hidden friends in answer-key order with a thumbnail face id; no positions."""
     hidden = swap.hidden_identity_ids()
-    identities = Identity.objects.only("id", "name").in_bulk(hidden)
+    identities = Identity.objects.only("id", "name", "cover_id").in_bulk(hidden)
     faces: dict[int, list[Face]] = {}
     # Only what the choice needs: a face row also carries landmarks and an embedding.
     for face in Face.objects.filter(identity_id__in=hidden, ignored=False).only(
@@ -272,7 +272,7 @@ def hidden_friends(swap: Swap) -> list[dict[str, Any]]:
         identity = identities.get(identity_id)
         candidates = faces.get(identity_id, []) if identity is not None else []
         # The same choice as Identity.cover_face, made for many identities in one query.
-        cover = best_face(candidates)
+        cover = cover_among(candidates, identity.cover_id if identity is not None else None)
         friends.append(
             {
                 "identity": identity_id,

@@ -103,7 +103,9 @@ def test_hints_are_refused_for_found_friends_finished_games_and_strangers(client
     join(client, challenge)
     x, y = alice["box"][0] + alice["box"][2] / 2, alice["box"][1] + alice["box"][3] / 2
     client.post(
-        url("api-play-guess", challenge), {"identity": alice["identity"], "x": x, "y": y}, content_type="application/json"
+        url("api-play-guess", challenge),
+        {"identity": alice["identity"], "x": x, "y": y},
+        content_type="application/json",
     )
     found = ask_hint(client, challenge, alice["identity"])
     assert found.status_code == 409 and "already found" in found.json()["detail"]
