@@ -113,7 +113,8 @@
     target.classList.remove("just-edited");
     void target.offsetWidth;
     target.classList.add("just-edited");
-    if (card && card.scrollIntoView) card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    // The note is what the host needs to see: bring it on screen, clear of the sticky header and the merge bar.
+    if (slot.scrollIntoView) slot.scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
   function failed(card, err) {

@@ -172,7 +172,7 @@
       if (!info) continue;
       button.classList.toggle("found", !!info.found);
       button.classList.toggle("out", !info.found && info.attempts_left === 0);
-      button.setAttribute("aria-pressed", selected === info.identity ? "true" : "false");
+      button.setAttribute("aria-pressed", !finished() && selected === info.identity ? "true" : "false");
       var tries = button.querySelector(".friend-tries");
       if (info.found) tries.textContent = "found";
       else if (finished() || info.attempts_left === 0) tries.textContent = "not found";
@@ -218,7 +218,9 @@
 
   function renderBar() {
     var player = state.player;
-    scoreEl.textContent = player ? player.score : 0;
+    // A typographic minus: "−30" reads as a score, "-30" as a dash.
+    var score = player ? player.score : 0;
+    scoreEl.textContent = score < 0 ? "\u2212" + Math.abs(score) : String(score);
     // While playing: who is still to find; afterwards: how many were found.
     leftEl.textContent = finished() ? foundCount() : state.friends.filter(isOpen).length;
     $("left-label").textContent = finished() ? "Found" : "Left";

@@ -117,6 +117,8 @@
       bar.style.width = percent + "%";
       bar.parentNode.setAttribute("aria-valuenow", String(percent));
       bar.parentNode.classList.toggle("success", settled && counts.ready > 0);
+      // Once all are settled the count says it all: only the files that need attention keep a row.
+      box.classList.toggle("settled", settled);
     }
 
     return {
@@ -175,12 +177,17 @@
       var item = photo && uploadRows[photo.id];
       if (!item) return;
       if (photo.status === "done") {
-        item.status.textContent = "done — " + photo.face_count + (photo.face_count === 1 ? " face" : " faces");
+        item.status.textContent = "ready — " + photo.face_count + (photo.face_count === 1 ? " face" : " faces");
         item.status.className = "small";
+        item.bar.style.width = "100%";
+        item.bar.parentNode.classList.add("success");
+        item.row.classList.add("is-ready");
         delete uploadRows[photo.id];
       } else if (photo.status === "failed") {
         item.status.textContent = photo.error;
         item.status.className = "error small";
+        item.bar.style.width = "100%";
+        item.bar.parentNode.classList.add("danger");
         delete uploadRows[photo.id];
       }
     }
@@ -290,11 +297,13 @@
     function finish(item, xhr) {
       var body = null;
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
-      item.bar.style.width = "100%";
+      // Half way: the bytes arrived; the other half is finding the faces.
+      item.bar.style.width = "50%";
       var result = body && body.results && body.results[0];
       if (!result) {
         item.status.textContent = (body && body.detail) || "Upload failed (" + xhr.status + "). Try again.";
         item.status.className = "error small";
+        item.bar.parentNode.classList.add("danger");
         batch.set(item.entry, "failed");
         return;
       }
@@ -310,12 +319,15 @@
         if (photo && photo.job && live && window.CrowdSwapJobs.track) window.CrowdSwapJobs.track(photo.job);
         poll();
       } else if (result.status === "duplicate") {
+        item.bar.style.width = "100%";
         item.status.textContent = "already uploaded";
         item.status.className = "small muted";
         batch.set(item.entry, "ready");
       } else {
         item.status.textContent = result.error;
         item.status.className = "error small";
+        item.bar.style.width = "100%";
+        item.bar.parentNode.classList.add("danger");
         batch.set(item.entry, "failed");
       }
     }
@@ -336,7 +348,7 @@
       xhr.setRequestHeader("Accept", "application/json");
       job.item.status.textContent = "uploading";
       xhr.upload.addEventListener("progress", function (e) {
-        if (e.lengthComputable) job.item.bar.style.width = Math.round((90 * e.loaded) / e.total) + "%";
+        if (e.lengthComputable) job.item.bar.style.width = Math.round((45 * e.loaded) / e.total) + "%";
       });
       xhr.addEventListener("load", function () { finish(job.item, xhr); });
       xhr.addEventListener("error", function () {
