@@ -183,7 +183,11 @@ def merge_identities(*, room: Room, identity_ids: list[int], name: str | None = 
         if name is not None and name.strip():
             target.name = name.strip()[:80]
         target.hidden = target.hidden and all(o.hidden for o in others)
-        target.save(update_fields=["name", "hidden"])
+        # The merged person keeps the picture the host knew them by, not whichever face is best among all.
+        if target.cover_id is None:
+            kept = target.cover_face()
+            target.cover_id = kept.pk if kept is not None else None
+        target.save(update_fields=["name", "hidden", "cover"])
         Face.objects.filter(identity_id__in=ids).update(identity=target, pinned=True)
         Identity.objects.filter(pk__in=[o.pk for o in others]).delete()
         edit = PeopleEdit.objects.create(room=room, kind=PeopleEdit.Kind.MERGE, identity=target, changes=changes)

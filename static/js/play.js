@@ -91,6 +91,11 @@
     return node;
   }
 
+  function signed(n) {
+    // Points as a person writes them: "+126", "−20" (a typographic minus).
+    return n < 0 ? "\u2212" + Math.abs(n) : "+" + n;
+  }
+
   function plural(n, one, many) {
     return n + " " + (n === 1 ? one : many);
   }
@@ -220,7 +225,7 @@
     var player = state.player;
     // A typographic minus: "−30" reads as a score, "-30" as a dash.
     var score = player ? player.score : 0;
-    scoreEl.textContent = score < 0 ? "\u2212" + Math.abs(score) : String(score);
+    scoreEl.textContent = score < 0 ? signed(score) : String(score);
     // While playing: who is still to find; afterwards: how many were found.
     leftEl.textContent = finished() ? foundCount() : state.friends.filter(isOpen).length;
     $("left-label").textContent = finished() ? "Found" : "Left";
@@ -555,7 +560,7 @@
   }
 
   function showBurst(point, points, name) {
-    burst.querySelector(".burst-points").textContent = (points >= 0 ? "+" : "") + points;
+    burst.querySelector(".burst-points").textContent = signed(points);
     burst.querySelector(".burst-name").textContent = name;
     burst.style.left = point.x + "px";
     burst.style.top = point.y + "px";
@@ -594,7 +599,7 @@
           showBurst(point, data.points, "Found " + name + "!");
           var chip = root.querySelector('.friend[data-identity="' + identity + '"]');
           if (chip) chip.classList.add("just-found");
-          say("Yes! That's " + name + " (+" + data.points + ").", "success");
+          say("Yes! That's " + name + " (" + signed(data.points) + ").", "success");
           loadBoard();
           window.setTimeout(function () {
             holding = false;
@@ -618,11 +623,11 @@
             var next = nextFriend(identity);
             selected = next;
             render();
-            say("Not " + name + " (" + data.points + "), and no tries left for them." +
+            say("Not " + name + " (" + signed(data.points) + "), and no tries left for them." +
               (next !== null ? " Now find " + friend(next).name + "." : ""), "error");
           } else {
             render();
-            say("Not " + name + " (" + data.points + "). " + plural(data.attempts_left, "try", "tries") + " left.", "error");
+            say("Not " + name + " (" + signed(data.points) + "). " + plural(data.attempts_left, "try", "tries") + " left.", "error");
           }
         }
       })

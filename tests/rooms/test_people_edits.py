@@ -44,8 +44,12 @@ def test_undoing_a_merge_brings_each_person_back_as_they_were(room):
     # A version hides Jen by id: the undo must give it its friend back, not a look-alike.
     swap = Swap.objects.create(room=room, version=1, identity_ids=[jen.pk], answer_key=[])
 
+    angie_cover = angie.cover_face()
+    # Jen's faces are the better pictures: still, the merged card keeps the face the host knew it by.
+    Face.objects.filter(identity=jen).update(quality={"size": 500, "frontalness": 1.0, "sharpness": 1.0})
     edit = identities.merge_identities(room=room, identity_ids=[angie.pk, jen.pk, unnamed.pk], name="Angela")
     assert edit.kind == PeopleEdit.Kind.MERGE and edit.identity.pk == angie.pk
+    assert Identity.objects.get(pk=angie.pk).cover_face() == angie_cover
     assert faces_of(angie.pk) == set().union(*before.values())
     assert list(Identity.objects.filter(room=room)) == [angie]
 
@@ -55,6 +59,7 @@ def test_undoing_a_merge_brings_each_person_back_as_they_were(room):
     assert (people[angie.pk].name, people[jen.pk].name, people[unnamed.pk].name) == ("Angie", "Jen", "")
     assert people[jen.pk].hidden and not people[angie.pk].hidden
     assert people[jen.pk].created_at == jen.created_at
+    assert people[angie.pk].cover_id is None  # back to "the best face", as before the merge
     for identity_id, faces in before.items():
         assert faces_of(identity_id) == faces
     # Pinned flags are back too: only the faces the host had pinned stay pinned.
