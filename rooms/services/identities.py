@@ -201,7 +201,7 @@ def move_face(*, face: Face, identity_id: int | None) -> PeopleEdit:
     """
     with transaction.atomic():
         lock_room(Photo.objects.filter(pk=face.photo_id).values_list("room_id", flat=True).get())
-        face = Face.objects.select_for_update().select_related("photo", "identity").get(pk=face.pk)
+        face = Face.objects.select_for_update().select_related("photo").get(pk=face.pk)
         room_id = face.photo.room_id
         if identity_id is None:
             identity = Identity.objects.create(room_id=room_id)
@@ -211,9 +211,10 @@ def move_face(*, face: Face, identity_id: int | None) -> PeopleEdit:
                 raise ServiceError("That person is not in this room any more. Reload the page and try again.")
             identity = found
         previous = face.identity_id
+        source = Identity.objects.filter(pk=previous).first() if previous is not None else None
         changes = {
             "face": face.pk,
-            "from": _identity_record(face.identity) if face.identity is not None else None,
+            "from": _identity_record(source) if source is not None else None,
             "pinned": face.pinned,
             "ignored": face.ignored,
             "to": identity.pk,

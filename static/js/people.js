@@ -48,11 +48,38 @@
   // ---------------------------------------------------------------- the section, fetched again
 
   var refreshing = null;
+  var deferred = null;
 
-  function refresh() {
+  function midEdit() {
+    // The host is typing a name or has a face's menu open: a refresh now would throw that away.
+    var people = section();
+    if (!people) return false;
+    var active = document.activeElement;
+    var typing = active && people.contains(active) && active.tagName === "INPUT" && active.value !== active.defaultValue;
+    return typing || !!people.querySelector(".face-menu[open]");
+  }
+
+  // `fromEdit`: the host's own edit asks for it, so it happens now; photos finishing wait for a quiet moment.
+  function refresh(fromEdit) {
     var current = section();
     if (!current) return Promise.resolve();
-    if (refreshing) return refreshing;
+    if (!fromEdit && midEdit()) {
+      if (!deferred) {
+        deferred = window.setTimeout(function () {
+          deferred = null;
+          refresh(false);
+        }, 1500);
+      }
+      return Promise.resolve();
+    }
+    if (refreshing) {
+      // A fetch already under way may predate the host's edit: let it land, then fetch again.
+      return fromEdit
+        ? refreshing.then(function () {
+            return refresh(true);
+          })
+        : refreshing;
+    }
     refreshing = fetch(current.getAttribute("data-people-url"), { credentials: "same-origin" })
       .then(function (response) {
         return response.ok ? response.text() : null;
@@ -129,7 +156,7 @@
     return {
       run: function () {
         return call("POST", edit.undo_url).then(function (body) {
-          return refresh().then(function () {
+          return refresh(true).then(function () {
             var card = cardOf(body.identities[0]);
             note(card, done);
           });
@@ -142,7 +169,7 @@
     var input = form.querySelector("input[name=name]");
     return call("PATCH", api("identities/" + card.getAttribute("data-identity") + "/"), { name: input.value }).then(
       function (identity) {
-        return refresh().then(function () {
+        return refresh(true).then(function () {
           note(cardOf(identity.id), identity.name ? "Saved: this is " + identity.name + "." : "Name cleared.");
         });
       }
@@ -153,12 +180,12 @@
     var id = card.getAttribute("data-identity");
     var hidden = form.querySelector("input[name=hidden]").value === "1";
     return call("PATCH", api("identities/" + id + "/"), { hidden: hidden }).then(function () {
-      return refresh().then(function () {
+      return refresh(true).then(function () {
         note(cardOf(id), hidden ? "Hidden from swaps and albums." : "Back in swaps and albums.", {
           label: "Undo",
           run: function () {
             return call("PATCH", api("identities/" + id + "/"), { hidden: !hidden }).then(function () {
-              return refresh().then(function () {
+              return refresh(true).then(function () {
                 note(cardOf(id), hidden ? "Back in swaps and albums." : "Hidden from swaps and albums.");
               });
             });
@@ -172,7 +199,7 @@
     var id = card.getAttribute("data-identity");
     var face = Number(form.querySelector("input[name=face]").value);
     return call("PATCH", api("identities/" + id + "/"), { cover: face }).then(function () {
-      return refresh().then(function () {
+      return refresh(true).then(function () {
         note(cardOf(id), "Cover photo changed.");
       });
     });
@@ -185,7 +212,7 @@
     var from = card.getAttribute("data-identity");
     var targetName = form.querySelector("select").selectedOptions[0].textContent;
     return call("POST", api("faces/" + face + "/move/"), { identity: target }).then(function (identity) {
-      return refresh().then(function () {
+      return refresh(true).then(function () {
         // The note goes where the host is looking: the card the face left, unless it is gone.
         var source = cardOf(from);
         var text = target === null ? "Moved a face out into " + identity.display_name + "." : "Moved a face to " + targetName + ".";
@@ -198,11 +225,11 @@
     var face = form.closest("[data-face]").getAttribute("data-face");
     var id = card.getAttribute("data-identity");
     return call("POST", api("faces/" + face + "/ignore/"), { ignored: true }).then(function () {
-      return refresh().then(function () {
+      return refresh(true).then(function () {
         note(cardOf(id), "Marked as not a face.", {
           run: function () {
             return call("POST", api("faces/" + face + "/ignore/"), { ignored: false }).then(function (restored) {
-              return refresh().then(function () {
+              return refresh(true).then(function () {
                 note(cardOf(restored.identity), "Face restored.");
               });
             });
@@ -215,7 +242,7 @@
   function restore(form) {
     var face = form.closest("[data-face]").getAttribute("data-face");
     return call("POST", api("faces/" + face + "/ignore/"), { ignored: false }).then(function (restored) {
-      return refresh().then(function () {
+      return refresh(true).then(function () {
         note(cardOf(restored.identity), "Face restored.");
       });
     });
@@ -225,7 +252,7 @@
     var ids = selection.slice();
     return call("POST", api("identities/merge/"), { identities: ids }).then(function (identity) {
       selection = [];
-      return refresh().then(function () {
+      return refresh(true).then(function () {
         note(
           cardOf(identity.id),
           "Merged " + ids.length + " people into " + identity.display_name + ".",
@@ -344,5 +371,9 @@
 
   document.addEventListener("DOMContentLoaded", restoreSelection);
 
-  window.CrowdSwapPeople = { refresh: refresh };
+  window.CrowdSwapPeople = {
+    refresh: function () {
+      return refresh(false);
+    },
+  };
 })();

@@ -218,6 +218,7 @@ def host_prepares_and_shares(page, story: Story, data_dir: Path) -> tuple[str, l
     page.set_input_files("#photo-files", [str(p) for p in files])
     expect(page.locator("#upload-count")).to_have_text(f"All {len(files)} photos ready", timeout=JOB_TIMEOUT_MS)
     expect(page.locator(".identity-card")).to_have_count(2, timeout=60_000)
+    expect(page.locator(".identity-card .face-item")).to_have_count(len(files), timeout=60_000)
     save_screenshot(page, "story-host-people-desktop")
     # Name one friend in place; the other stays "Person N" (the share step warns about it).
     page.evaluate("window.__sameDocument = 1")

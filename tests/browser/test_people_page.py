@@ -92,6 +92,14 @@ def test_upload_count_and_people_edits_in_place_with_undo(browser_server, new_pa
     page.locator(f"#identity-{zuck} .rename-form button").click()
     expect(page.locator(f"#identity-{zuck} .card-note")).to_contain_text("Mark")
 
+    # Photos finishing refresh the section, but never under the host's fingers: a name being typed stays.
+    typing = page.locator(f"#identity-{aniston} input[name=name]")
+    typing.fill("Jen")
+    page.evaluate("window.CrowdSwapPeople.refresh()")  # what rooms.js does when a photo's faces are found
+    assert typing.input_value() == "Jen"
+    typing.press("Enter")
+    expect(page.locator(f"#identity-{aniston} .card-note")).to_have_text("Saved: this is Jen.")
+
     # Move a face out into a new person, then undo: the face is back and the extra person gone.
     angie_faces = page.locator(f"#identity-{jolie} .face-item")
     expect(angie_faces).to_have_count(3)
