@@ -62,6 +62,12 @@ def judge(click: tuple[float, float], box: tuple[float, float, float, float], *,
 Box = tuple[float, float, float, float]
 
 
+def as_box(values: list[float] | tuple[float, ...]) -> Box:
+    """Return an answer-key box (a JSON list) as a (left, top, width, height) tuple of floats."""
+    left, top, width, height = (float(v) for v in values)
+    return (left, top, width, height)
+
+
 def _span(start: float, size: float, region: float, rng: random.Random) -> tuple[float, float]:
     """Return (start, size) of a region along one axis that covers [start, start + size], at a random offset."""
     region = min(1.0, max(region, size))

@@ -46,7 +46,7 @@ def take_hint(*, player: Player, identity_id: int) -> HintOutcome:
         if len(tries) >= game.ATTEMPTS_PER_FRIEND:
             raise Conflict(f"You used all {game.ATTEMPTS_PER_FRIEND} tries for this friend.")
         hint = Hint.objects.create(
-            player=player, identity_id=identity_id, region=list(game.hint_region(tuple(box))), cost=game.HINT_COST
+            player=player, identity_id=identity_id, region=list(game.hint_region(game.as_box(box))), cost=game.HINT_COST
         )
         Player.objects.filter(pk=player.pk).update(score=F("score") - hint.cost)
         player.score -= hint.cost

@@ -34,7 +34,7 @@ def reveal_cards(swap: Swap) -> list[dict[str, Any]]:
     before = has_before(swap)
     cards = []
     for entry in swap.answer_key:
-        box = tuple(float(v) for v in entry["box"])
+        box = game.as_box(entry["box"])
         crop = game.reveal_crop(box, swap.width, swap.height)
         cards.append(
             {
@@ -52,9 +52,10 @@ def crop_jpeg(*, swap: Swap, identity_id: int, which: str) -> bytes:
     if box is None:
         raise ServiceError("That person is not hidden in this picture.")
     if which == BEFORE:
-        if not has_before(swap):
+        crowd = swap.crowd_photo
+        if crowd is None or not has_before(swap):
             raise ServiceError("The original crowd photo of this challenge was deleted.")
-        source = swap.crowd_photo.image  # type: ignore[union-attr]
+        source = crowd.image
     elif which == AFTER:
         source = swap.image
     else:
@@ -64,7 +65,7 @@ def crop_jpeg(*, swap: Swap, identity_id: int, which: str) -> bytes:
     if cached is not None:
         return cached
     rgb = read_stored_rgb(source)
-    x0, y0, x1, y1 = game.reveal_crop(tuple(box), swap.width, swap.height)
+    x0, y0, x1, y1 = game.reveal_crop(game.as_box(box), swap.width, swap.height)
     crop = rgb[y0:y1, x0:x1]
     side = max(crop.shape[:2])
     if side > CROP_MAX_SIDE:
