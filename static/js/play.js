@@ -579,7 +579,14 @@
   }
 
   function guessAt(x, y, point) {
-    if (busy || holding || !state.player || finished()) return;
+    if (!state.player) {
+      // Looking around first is fine; a tap that means a guess needs a player.
+      say("Type your name and press Play first: the clock starts then.", "warning");
+      joinForm.scrollIntoView({ behavior: "smooth", block: "center" });
+      askForName = true; // the click that ends this tap would take the focus back: focus the name after it
+      return;
+    }
+    if (busy || holding || finished()) return;
     if (selected === null || !isOpen(friend(selected))) {
       selected = nextFriend(null);
       if (selected === null) return;
@@ -888,6 +895,13 @@
       if (x >= 0 && x <= 1 && y >= 0 && y <= 1) guessAt(x, y, local(event.clientX, event.clientY));
     }
   }
+
+  var askForName = false;
+  stage.addEventListener("click", function () {
+    var nickname = $("nickname");
+    if (askForName && nickname) nickname.focus({ preventScroll: true });
+    askForName = false;
+  });
 
   stage.addEventListener("pointerup", release);
   stage.addEventListener("pointercancel", release);

@@ -316,6 +316,11 @@ def test_host_swaps_shares_and_guests_play_to_the_end(story, browser, data_dir):
                 assert repr(value) not in html
         expect(guest.locator("#difficulty")).to_have_text("Hard")
         save_screenshot(guest, "game-play-phone-start", full_page=False)
+        # Looking around before joining is fine; a tap asks for a name instead of guessing.
+        tap(guest, 0.5, 0.5, touch=True)
+        expect(guest.locator("#hint")).to_contain_text("press Play first")
+        expect(guest.locator("#nickname")).to_be_focused()
+        expect(guest.locator("#marks .marker")).to_have_count(0)
         guest.fill("#nickname", "Guesty")
         guest.click("#join-button")
         expect(guest.locator("#join-form")).to_be_hidden()
