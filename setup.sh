@@ -174,12 +174,29 @@ start_web() {
     for i in $(seq 0 $((n - 1))); do
         start "web$((i + 1))" "$VENV/bin/daphne" -b "$host" -p $((port + i)) crowdswap.asgi:application
     done
-    log "CrowdSwap is starting at http://$host:$port/  (Ctrl-C stops everything)"
+    log "CrowdSwap is starting at http://$host:$port/  (Ctrl-C stops everything); share links use $SITE_URL"
+}
+
+# Links the app writes out (share links, link previews, CSRF's trusted origin) must name where it really
+# runs: unless SITE_URL is set, it is the address this script binds the web server to.
+default_site_url() {
+    if [ -n "${SITE_URL:-}" ]; then return 0; fi
+    local host="${HOST:-127.0.0.1}" port="${PORT:-8000}"
+    case "$host" in
+        0.0.0.0 | "::" | "[::]")
+            # Listening everywhere names no address a browser could use; loopback works on this machine.
+            log "HOST=$host: share links will use 127.0.0.1; set SITE_URL to the public address"
+            host=127.0.0.1
+            ;;
+        *:*) host="[$host]" ;; # an IPv6 address goes in brackets in a URL
+    esac
+    export SITE_URL="http://$host:$port"
 }
 
 run_app() {
     local only_workers="$1"
     export PYTHONUNBUFFERED=1
+    [ "$only_workers" = yes ] || default_site_url
     prepare_app
     trap 'stop_all; exit 130' INT
     trap 'stop_all; exit 143' TERM

@@ -8,7 +8,7 @@ from typing import Any
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from rooms.models import Face, Identity, Photo, Room
+from rooms.models import Face, Identity, PeopleEdit, Photo, Room
 
 
 def get_room_for_owner(user: Any, room_id: int) -> Room:
@@ -33,3 +33,8 @@ def get_face_for_owner(user: Any, room_id: int, face_id: int) -> Face:
     return get_object_or_404(
         Face.objects.select_related("photo"), pk=face_id, photo__room=get_room_for_owner(user, room_id)
     )
+
+
+def get_edit_for_owner(user: Any, room_id: int, edit_id: int) -> PeopleEdit:
+    """Return one undoable edit of the people of the user's room, else 404."""
+    return get_object_or_404(PeopleEdit, pk=edit_id, room=get_room_for_owner(user, room_id))

@@ -18,8 +18,14 @@ from rest_framework.views import APIView
 from crowdswap.lib.api import ErrorSerializer
 from crowdswap.lib.errors import ServiceError
 from rooms import serializers as s
-from rooms.access import get_face_for_owner, get_identity_for_owner, get_photo_for_owner, get_room_for_owner
-from rooms.models import Identity, Room
+from rooms.access import (
+    get_edit_for_owner,
+    get_face_for_owner,
+    get_identity_for_owner,
+    get_photo_for_owner,
+    get_room_for_owner,
+)
+from rooms.models import Identity, PeopleEdit, Room
 from rooms.services import albums, identities, photos, rooms
 from rooms.services.uploads import UploadReport
 
@@ -165,23 +171,51 @@ class IdentityDetailView(APIView):
             identity = identities.rename_identity(identity=identity, name=data.validated_data["name"])
         if "hidden" in data.validated_data:
             identity = identities.set_identity_hidden(identity=identity, hidden=data.validated_data["hidden"])
+        if "cover" in data.validated_data:
+            identity = identities.set_identity_cover(identity=identity, face_id=data.validated_data["cover"])
         return Response(s.IdentitySerializer(identity, context={"request": request}).data)
 
 
 class IdentityMergeView(APIView):
     @extend_schema(
         request=s.MergeSerializer,
-        responses={200: s.IdentitySerializer, **ERRORS},
-        summary="Merge people into the first one listed",
+        responses={200: s.EditedIdentitySerializer, **ERRORS},
+        summary="Merge people into the first one listed (undoable)",
     )
     def post(self, request: Request, room_id: int) -> Response:
         room = get_room_for_owner(request.user, room_id)
         data = s.MergeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        identity = identities.merge_identities(
+        edit = identities.merge_identities(
             room=room, identity_ids=data.validated_data["identities"], name=data.validated_data.get("name")
         )
-        return Response(s.IdentitySerializer(identity, context={"request": request}).data)
+        return edited_response(request, edit)
+
+
+def edited_response(request: Request, edit: PeopleEdit) -> Response:
+    """Return the person an undoable edit produced, with the edit's undo link."""
+    identity = Identity.objects.get(pk=edit.identity_id)
+    return Response(s.EditedIdentitySerializer(identity, context={"request": request, "edit": edit}).data)
+
+
+class EditUndoView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: s.UndoneSerializer, **ERRORS},
+        summary="Undo a merge or a moved face",
+        description="People come back under their old ids with their names; faces changed again since stay put.",
+    )
+    def post(self, request: Request, room_id: int, edit_id: int) -> Response:
+        edit = identities.undo_edit(edit=get_edit_for_owner(request.user, room_id, edit_id))
+        changes = edit.changes
+        if edit.kind == PeopleEdit.Kind.MERGE:
+            back = [changes["target"]["id"], *(record["id"] for record in changes["absorbed"])]
+            detail = "Merge undone."
+        else:
+            back = [changes["from"]["id"]] if changes["from"] else []
+            detail = "Move undone."
+        present = set(Identity.objects.filter(pk__in=back).values_list("pk", flat=True))
+        return Response({"detail": detail, "identities": [pk for pk in back if pk in present]})
 
 
 def _suggested_person(request: Request, identity: Identity) -> dict[str, Any]:
@@ -230,15 +264,16 @@ class KeepApartView(APIView):
 class FaceMoveView(APIView):
     @extend_schema(
         request=s.MoveFaceSerializer,
-        responses={200: s.IdentitySerializer, **ERRORS},
-        summary="Move a face to another person, or out into a new one",
+        responses={200: s.EditedIdentitySerializer, **ERRORS},
+        summary="Move a face to another person, or out into a new one (undoable)",
     )
     def post(self, request: Request, room_id: int, face_id: int) -> Response:
         face = get_face_for_owner(request.user, room_id, face_id)
         data = s.MoveFaceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        identity = identities.move_face(face=face, identity_id=data.validated_data.get("identity"))
-        return Response(s.IdentitySerializer(identity, context={"request": request}).data)
+        return edited_response(
+            request, identities.move_face(face=face, identity_id=data.validated_data.get("identity"))
+        )
 
 
 class FaceIgnoreView(APIView):

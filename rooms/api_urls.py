@@ -16,6 +16,7 @@ urlpatterns = [
     path("rooms/<int:room_id>/merge-suggestions/", api.MergeSuggestionsView.as_view(), name="api-merge-suggestions"),
     path("rooms/<int:room_id>/faces/<int:face_id>/move/", api.FaceMoveView.as_view(), name="api-face-move"),
     path("rooms/<int:room_id>/faces/<int:face_id>/ignore/", api.FaceIgnoreView.as_view(), name="api-face-ignore"),
+    path("rooms/<int:room_id>/edits/<int:edit_id>/undo/", api.EditUndoView.as_view(), name="api-edit-undo"),
     path("rooms/<int:room_id>/albums/", api.AlbumListView.as_view(), name="api-albums"),
     path("rooms/<int:room_id>/albums/<int:identity_id>.zip", downloads.AlbumZipView.as_view(), name="api-album-zip"),
 ]

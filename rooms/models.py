@@ -136,6 +136,13 @@ def best_face(faces: Iterable[DetectedFace]) -> Any:
     return max(faces, key=lambda face: face.preference, default=None)
 
 
+def cover_among(faces: Iterable[Any], cover_id: int | None) -> Any:
+    """Return the face that stands for a person among their faces: the chosen cover if it is one of them."""
+    faces = list(faces)
+    chosen = next((face for face in faces if cover_id is not None and face.pk == cover_id), None)
+    return chosen if chosen is not None else best_face(faces)
+
+
 def _plain(value: Any) -> Any:
     """Return a JSON-safe copy of a dict that may hold numpy scalars."""
     if isinstance(value, dict):
@@ -168,6 +175,8 @@ class Identity(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="identities")
     name = models.CharField(max_length=80, blank=True)
     hidden = models.BooleanField(default=False)
+    # The host's choice of picture for this person; it wins over the best face while it is still theirs.
+    cover = models.ForeignKey("Face", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -182,8 +191,8 @@ class Identity(models.Model):
         return self.name or f"Person {self.pk}"
 
     def cover_face(self) -> "Face | None":
-        """Return the face that stands for this person: their best picture."""
-        return best_face(self.faces.filter(ignored=False))
+        """Return the face that stands for this person: the host's choice, else their best picture."""
+        return cover_among(self.faces.filter(ignored=False), self.cover_id)
 
 
 class KeptApart(models.Model):
@@ -218,3 +227,28 @@ class Face(DetectedFace):
 
     def __str__(self) -> str:
         return f"face {self.pk} in photo {self.photo_id}"
+
+
+class PeopleEdit(models.Model):
+    """One edit of a room's people the host can undo: a merge, or a face moved to another person.
+
+    `changes` records what the edit changed (names, flags, which face belonged to whom), so undoing it
+    restores exactly that, under the room's lock, and leaves alone whatever changed since.
+    """
+
+    class Kind(models.TextChoices):
+        MERGE = "merge", "Merge"
+        MOVE = "move", "Move a face"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="people_edits")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    identity = models.ForeignKey(Identity, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    changes = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} in room {self.room_id}"

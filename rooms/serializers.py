@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from rooms.models import Face, Identity, Photo, Room, best_face
+from rooms.models import Face, Identity, Photo, Room, cover_among
 from rooms.services.rooms import room_cover_face
 
 
@@ -161,7 +161,17 @@ class IdentitySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Identity
-        fields = ["id", "name", "display_name", "hidden", "face_count", "photo_count", "thumbnail_url", "faces"]
+        fields = [
+            "id",
+            "name",
+            "display_name",
+            "hidden",
+            "cover",
+            "face_count",
+            "photo_count",
+            "thumbnail_url",
+            "faces",
+        ]
 
     def _faces(self, identity: Identity) -> list[Face]:
         cache = self.context.setdefault("_faces", {})
@@ -177,7 +187,7 @@ class IdentitySerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_thumbnail_url(self, identity: Identity) -> str | None:
-        best = best_face(self._faces(identity))
+        best = cover_among(self._faces(identity), identity.cover_id)
         if best is None:
             return None
         return _absolute(self.context, reverse("rooms:face-thumb", args=[identity.room_id, best.pk]))
@@ -190,6 +200,39 @@ class IdentitySerializer(serializers.ModelSerializer):
 class IdentityUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80, required=False, allow_blank=True)
     hidden = serializers.BooleanField(required=False)
+    cover = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Id of one of this person's faces to show for them; null: the best."
+    )
+
+
+class EditSerializer(serializers.Serializer):
+    """An edit of a room's people the host can undo."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    undo_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_undo_url(self, edit: Any) -> str:
+        return _absolute(self.context, reverse("api-edit-undo", args=[edit.room_id, edit.pk]))
+
+
+class EditedIdentitySerializer(IdentitySerializer):
+    """The person an undoable edit produced, and the edit itself (to undo it)."""
+
+    edit = serializers.SerializerMethodField()
+
+    class Meta(IdentitySerializer.Meta):
+        fields = [*IdentitySerializer.Meta.fields, "edit"]
+
+    @extend_schema_field(EditSerializer)
+    def get_edit(self, identity: Identity) -> dict:
+        return EditSerializer(self.context["edit"], context=self.context).data
+
+
+class UndoneSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    identities = serializers.ListField(child=serializers.IntegerField(), help_text="People the undo brought back.")
 
 
 class MergeSerializer(serializers.Serializer):

@@ -8,8 +8,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crowdswap.lib.errors import ServiceError
-from rooms.access import get_face_for_owner, get_identity_for_owner, get_photo_for_owner, get_room_for_owner
-from rooms.models import Face, Room
+from rooms.access import (
+    get_edit_for_owner,
+    get_face_for_owner,
+    get_identity_for_owner,
+    get_photo_for_owner,
+    get_room_for_owner,
+)
+from rooms.models import Face, Room, cover_among
 from rooms.services import albums, identities, photos, rooms
 from rooms.services.uploads import UploadReport
 
@@ -51,18 +57,14 @@ def room_list(request: HttpRequest) -> HttpResponse:
     return render(request, "rooms/list.html", {"rooms": listed, "error": error}, status=400 if error else 200)
 
 
-@login_required
-@require_GET
-def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
-    """Show a room: upload zone, photos and their state, the people found in them."""
-    room = get_room_for_owner(request.user, room_id)
+def _people_context(room: Room) -> dict:
+    """Return what the people section shows: each person with their faces and cover, and ignored faces."""
     people = []
     for identity in identities.identities_for_room(room):
         faces = list(identity.faces.filter(ignored=False).select_related("photo"))
-        people.append({"identity": identity, "faces": faces, "cover": identity.cover_face()})
-    context = {
+        people.append({"identity": identity, "faces": faces, "cover": cover_among(faces, identity.cover_id)})
+    return {
         "room": room,
-        "photos": list(room.photos.select_related("job")),
         "identities": people,
         "suggestions": [
             {"first": a, "second": b, "first_cover": a.cover_face(), "second_cover": b.cover_face()}
@@ -70,7 +72,23 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         ],
         "ignored_faces": list(Face.objects.filter(photo__room=room, ignored=True)),
     }
+
+
+@login_required
+@require_GET
+def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Show a room: upload zone, photos and their state, the people found in them."""
+    room = get_room_for_owner(request.user, room_id)
+    context = {**_people_context(room), "photos": list(room.photos.select_related("job"))}
     return render(request, "rooms/detail.html", context)
+
+
+@login_required
+@require_GET
+def room_people(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Return the people section alone, for the page to swap in after an edit (no reload, no scroll jump)."""
+    room = get_room_for_owner(request.user, room_id)
+    return render(request, "rooms/_people.html", _people_context(room))
 
 
 @login_required
@@ -159,12 +177,37 @@ def identity_merge(request: HttpRequest, room_id: int) -> HttpResponse:
     room = get_room_for_owner(request.user, room_id)
     ids = [int(i) for i in request.POST.getlist("identities") if i.isdigit()]
     try:
-        identity = identities.merge_identities(room=room, identity_ids=ids, name=request.POST.get("name"))
+        edit = identities.merge_identities(room=room, identity_ids=ids, name=request.POST.get("name"))
     except ServiceError as exc:
         messages.error(request, exc.message)
         return _back(room, "people")
-    messages.success(request, f"Merged into {identity.display_name}.")
-    return _back(room, f"identity-{identity.pk}")
+    messages.success(request, f"Merged into {edit.identity.display_name}.")
+    return _back(room, f"identity-{edit.identity_id}")
+
+
+@login_required
+@require_POST
+def identity_cover(request: HttpRequest, room_id: int, identity_id: int) -> HttpResponse:
+    identity = get_identity_for_owner(request.user, room_id, identity_id)
+    face = request.POST.get("face", "")
+    try:
+        identities.set_identity_cover(identity=identity, face_id=int(face) if face.isdigit() else None)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return _back(identity.room, f"identity-{identity.pk}")
+
+
+@login_required
+@require_POST
+def edit_undo(request: HttpRequest, room_id: int, edit_id: int) -> HttpResponse:
+    edit = get_edit_for_owner(request.user, room_id, edit_id)
+    try:
+        identities.undo_edit(edit=edit)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Undone.")
+    return _back(edit.room, "people")
 
 
 @login_required
@@ -188,11 +231,11 @@ def face_move(request: HttpRequest, room_id: int, face_id: int) -> HttpResponse:
     # "new" (or nothing) moves the face out into a new person; anything else must name a person of the room.
     identity_id = None if target in {"", "new"} else int(target) if target.isdigit() else 0
     try:
-        identity = identities.move_face(face=face, identity_id=identity_id)
+        edit = identities.move_face(face=face, identity_id=identity_id)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return _back(face.photo.room, "people")
-    return _back(face.photo.room, f"identity-{identity.pk}")
+    return _back(face.photo.room, f"identity-{edit.identity_id}")
 
 
 @login_required

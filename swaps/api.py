@@ -136,6 +136,7 @@ class SwapListApi(SwapView):
             room=room,
             crowd_photo_id=data.validated_data["crowd_photo"],
             identity_ids=data.validated_data.get("identities"),
+            difficulty=data.validated_data["difficulty"],
         )
         context = _owner_context(request)
         body = {

@@ -28,6 +28,7 @@ urlpatterns += [
     path("play/<str:token>/", play_api.PlayStateApi.as_view(), name="api-play-state"),
     path("play/<str:token>/join/", play_api.PlayJoinApi.as_view(), name="api-play-join"),
     path("play/<str:token>/guesses/", play_api.PlayGuessApi.as_view(), name="api-play-guess"),
+    path("play/<str:token>/hints/", play_api.PlayHintApi.as_view(), name="api-play-hint"),
     path("play/<str:token>/give-up/", play_api.PlayGiveUpApi.as_view(), name="api-play-give-up"),
     path("play/<str:token>/leaderboard/", play_api.PlayLeaderboardApi.as_view(), name="api-play-leaderboard"),
 ]

@@ -62,12 +62,19 @@ class Swap(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    class Difficulty(models.TextChoices):
+        # The host's wish; players see it as a label. The face pipeline may use it to pick crowd faces.
+        EASY = "easy", "Easy"
+        MEDIUM = "medium", "Medium"
+        HARD = "hard", "Hard"
+
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="swaps")
     # Older versions stay playable when their crowd photo is deleted: the result image is their own.
     crowd_photo = models.ForeignKey(CrowdPhoto, on_delete=models.SET_NULL, null=True, blank=True, related_name="swaps")
     job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     version = models.PositiveIntegerField()
     identity_ids = models.JSONField(default=list)  # the friends the host chose to hide
+    difficulty = models.CharField(max_length=8, choices=Difficulty.choices, default=Difficulty.MEDIUM)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     image = models.ImageField(upload_to=swap_upload_to, blank=True, width_field="width", height_field="height")
@@ -186,3 +193,20 @@ class Guess(models.Model):
 
     def __str__(self) -> str:
         return f"{'hit' if self.hit else 'miss'} by player {self.player_id}"
+
+
+class Hint(models.Model):
+    """A hint one player paid for: a region of the picture that holds one hidden friend (never the exact box)."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="hints")
+    identity_id = models.IntegerField()
+    region = models.JSONField()  # [x, y, w, h] as image fractions, larger than the face and placed at random
+    cost = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["player", "identity_id"], name="one_hint_per_player_and_friend")]
+
+    def __str__(self) -> str:
+        return f"hint for {self.identity_id} to player {self.player_id}"

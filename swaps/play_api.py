@@ -21,7 +21,7 @@ from crowdswap.lib.errors import Conflict
 from swaps import browsers
 from swaps.access import get_published_swap
 from swaps.models import Player, Swap
-from swaps.services import play
+from swaps.services import hints, play
 
 
 class JoinInputSerializer(serializers.Serializer):
@@ -47,6 +47,11 @@ class StateSerializer(serializers.Serializer):
     guesses = serializers.ListField(child=serializers.DictField())
     answers = serializers.ListField(child=serializers.DictField(), allow_null=True)
     rank = serializers.IntegerField(allow_null=True)
+    hint_cost = serializers.IntegerField()
+    hints = serializers.ListField(child=serializers.DictField(), help_text="Regions the player paid to see.")
+    reveal = serializers.ListField(
+        child=serializers.DictField(), allow_null=True, help_text="Per friend, once finished: the reveal crops."
+    )
 
 
 class GuessOutputSerializer(serializers.Serializer):
@@ -164,6 +169,36 @@ class PlayGuessApi(PlayView):
                 "points": outcome.guess.points,
                 "attempts_left": outcome.attempts_left,
                 "state": play.player_state(swap=outcome.player.swap, player=outcome.player, guesses=outcome.guesses),
+            }
+        )
+
+
+class HintInputSerializer(serializers.Serializer):
+    identity = serializers.IntegerField()
+
+
+class HintOutputSerializer(serializers.Serializer):
+    region = serializers.ListField(child=serializers.FloatField(), help_text="x, y, w, h as image fractions")
+    cost = serializers.IntegerField()
+    charged = serializers.BooleanField(help_text="False when this hint had been paid for already.")
+    state = StateSerializer()
+
+
+class PlayHintApi(PlayView):
+    @extend_schema(request=HintInputSerializer, responses={200: HintOutputSerializer, 409: ErrorSerializer})
+    def post(self, request: Request, token: str) -> Response:
+        """Pay for a hint: the area of the picture one hidden friend is in (once per friend)."""
+        swap = get_published_swap(token)
+        player = self.require_player(swap)
+        data = HintInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = hints.take_hint(player=player, identity_id=data.validated_data["identity"])
+        return Response(
+            {
+                "region": outcome.hint.region,
+                "cost": outcome.hint.cost,
+                "charged": outcome.charged,
+                "state": play.player_state(swap=swap, player=outcome.player),
             }
         )
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<str:token>/image.jpg", play_views.play_image, name="image"),
     path("<str:token>/preview.jpg", play_views.play_preview, name="preview"),
     path("<str:token>/friends/<int:identity_id>/thumb.jpg", play_views.play_friend_thumb, name="friend-thumb"),
+    path("<str:token>/reveal/<int:identity_id>/<str:which>.jpg", play_views.play_reveal_crop, name="reveal"),
 ]

@@ -110,6 +110,9 @@ class SwapStartSerializer(serializers.Serializer):
         help_text="Ids of the people to hide. Missing: every visible person with a usable face, "
         "as many as the crowd can host.",
     )
+    difficulty = serializers.ChoiceField(
+        choices=Swap.Difficulty.choices, default=Swap.Difficulty.MEDIUM, help_text="Shown to players as a label."
+    )
 
 
 class SwapFriendSerializer(serializers.Serializer):
@@ -140,6 +143,7 @@ class SwapSerializer(serializers.Serializer):
     height = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     published = serializers.BooleanField()
+    difficulty = serializers.CharField()
     friends = serializers.SerializerMethodField()
     answers = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()

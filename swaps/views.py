@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crowdswap.lib.errors import ServiceError
 from rooms.access import get_room_for_owner
-from rooms.models import Identity, ProcessingStatus, Room
+from rooms.models import Identity, Room
 from rooms.views import report_messages
 from swaps.access import get_crowd_for_owner, get_swap_for_owner
 from swaps.models import CrowdPhoto, Swap
@@ -100,23 +100,45 @@ def _swaps_back(room: Room, swap: Swap | None = None) -> HttpResponse:
     return redirect(reverse("swaps:swaps", args=[room.pk]) + (f"#swap-{swap.pk}" if swap else ""))
 
 
+def _form_key(room: Room) -> str:
+    return f"swap-form-{room.pk}"
+
+
+def _form_choices(request: HttpRequest, room: Room, crowds_: list[CrowdPhoto], eligible: list[Identity]) -> dict:
+    """Return the swap form's crowd, friends and difficulty: the host's last choices while they still apply."""
+    saved = request.session.get(_form_key(room)) or {}
+    by_id = {crowd.pk: crowd for crowd in crowds_}
+    crowd = by_id.get(saved.get("crowd")) or swaps.best_crowd(crowds_)
+    eligible_ids = [i.pk for i in eligible]
+    kept = [pk for pk in saved.get("identities", []) if pk in eligible_ids]
+    hosts = crowd.hosts if crowd else 0
+    chosen = kept if kept else eligible_ids[:hosts]
+    difficulty = (
+        saved.get("difficulty") if saved.get("difficulty") in Swap.Difficulty.values else Swap.Difficulty.MEDIUM
+    )
+    return {"crowd": crowd, "identities": set(chosen), "difficulty": difficulty}
+
+
 @login_required
 @require_GET
 def swap_list(request: HttpRequest, room_id: int) -> HttpResponse:
     """Show the swap form (friends, crowd), every version with progress or result, sharing and leaderboards."""
     room = get_room_for_owner(request.user, room_id)
-    done = list(CrowdPhoto.objects.filter(room=room, status=ProcessingStatus.DONE))
-    latest = done[0] if done else None
-    hosts = latest.faces.filter(can_host=True).count() if latest else 0
+    done = swaps.hosting_crowds(room)
     eligible = list(swaps.swappable_identities(room))
-    friends = [{"identity": i, "cover": i.cover_face(), "checked": index < hosts} for index, i in enumerate(eligible)]
+    choices = _form_choices(request, room, done, eligible)
+    friends = [{"identity": i, "cover": i.cover_face(), "checked": i.pk in choices["identities"]} for i in eligible]
     names = {i.pk: i.display_name for i in Identity.objects.filter(room=room)}
     versions = []
-    for swap in Swap.objects.filter(room=room).select_related("job"):
+    for swap in Swap.objects.filter(room=room).select_related("job", "crowd_photo"):
         share_url = f"{settings.SITE_URL}{reverse('play:page', args=[swap.share_token])}"
+        hidden = swap.hidden_identity_ids() if swap.answer_key else [int(i) for i in swap.identity_ids]
         versions.append(
             {
                 "swap": swap,
+                "crowd_name": (swap.crowd_photo.original_name or "Crowd photo") if swap.crowd_photo else None,
+                "friend_names": [names.get(pk, "a friend who was removed") for pk in hidden],
+                "unnamed": swaps.unnamed_friends(swap) if swap.status == Swap.Status.DONE else [],
                 "share_url": share_url,
                 "facebook_url": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": share_url}),
                 "answers": [
@@ -126,7 +148,15 @@ def swap_list(request: HttpRequest, room_id: int) -> HttpResponse:
                 "leaderboard": play.leaderboard(swap) if swap.status == Swap.Status.DONE else [],
             }
         )
-    context = {"room": room, "crowds": done, "latest": latest, "hosts": hosts, "friends": friends, "versions": versions}
+    context = {
+        "room": room,
+        "crowds": done,
+        "latest": done[0] if done else None,
+        "choices": choices,
+        "difficulties": Swap.Difficulty.choices,
+        "friends": friends,
+        "versions": versions,
+    }
     return render(request, "swaps/room_swaps.html", context)
 
 
@@ -136,12 +166,19 @@ def swap_start(request: HttpRequest, room_id: int) -> HttpResponse:
     """Start a new swap version with the ticked friends and the chosen crowd photo."""
     room = get_room_for_owner(request.user, room_id)
     crowd = request.POST.get("crowd", "")
+    ids = [int(i) for i in request.POST.getlist("identities") if i.isdigit()]
+    difficulty = request.POST.get("difficulty", Swap.Difficulty.MEDIUM)
+    # The form shows these choices again, whether the swap starts or not.
+    request.session[_form_key(room)] = {
+        "crowd": int(crowd) if crowd.isdigit() else None,
+        "identities": ids,
+        "difficulty": difficulty,
+    }
     if not crowd.isdigit():
         messages.error(request, "Choose a crowd photo first.")
         return _swaps_back(room)
-    ids = [int(i) for i in request.POST.getlist("identities") if i.isdigit()]
     try:
-        swap = swaps.start_swap(room=room, crowd_photo_id=int(crowd), identity_ids=ids)
+        swap = swaps.start_swap(room=room, crowd_photo_id=int(crowd), identity_ids=ids, difficulty=difficulty)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return _swaps_back(room)
@@ -157,6 +194,15 @@ def swap_action(request: HttpRequest, room_id: int, swap_id: int, action: str) -
     room = swap.room
     try:
         if action == "publish":
+            unnamed = swaps.unnamed_friends(swap)
+            if unnamed and request.POST.get("anyway") != "1":
+                # Players would be asked to find "Person 9": say so, and share only when the host insists.
+                messages.warning(
+                    request,
+                    f"Not shared yet: {', '.join(unnamed)} {'has' if len(unnamed) == 1 else 'have'} no name, so "
+                    "players would look for a number. Name them on Photos & people, or press Share anyway.",
+                )
+                return _swaps_back(room, swap)
             swaps.publish_swap(swap=swap)
             messages.success(request, f"Version {swap.version} is shared: copy its link below.")
         elif action == "unpublish":

@@ -11,6 +11,7 @@ from crowdswap.jobs import urls as job_urls
 from crowdswap.jobs.models import Job
 from rooms import api_urls
 from rooms.models import Face, Identity, Photo
+from rooms.services import identities as people
 from rooms.services import photos
 from swaps import api_urls as swaps_api_urls
 from swaps.models import CrowdPhoto, Swap
@@ -48,7 +49,11 @@ def world(room, small_photos):
     swap.width, swap.height = 300, 400
     swap.answer_key = [{"identity": identities[0].pk, "box": [0.2, 0.3, 0.1, 0.1]}]
     swap.save()
+    # An undoable edit (a face "moved" to the person it belongs to: undoing it changes nothing visible).
+    own_face = Face.objects.filter(identity=identities[0]).first()
+    edit = people.move_face(face=own_face, identity_id=identities[0].pk)
     return {
+        "edit": edit,
         "swap": swap,
         "job": Job.objects.filter(group_name=room.group_name).first(),
         "room": room,
@@ -90,6 +95,15 @@ def endpoints(w, small_photos):
             "json",
             200,
         ),
+        (
+            "api-identity",
+            "patch",
+            reverse("api-identity", args=[r, i1]),
+            {"cover": w["edit"].changes["face"]},
+            "json",
+            200,
+        ),
+        ("api-edit-undo", "post", reverse("api-edit-undo", args=[r, w["edit"].pk]), None, None, 200),
         ("api-lookalikes", "get", reverse("api-lookalikes", args=[r]), None, None, 200),
         ("api-albums", "get", reverse("api-albums", args=[r]), None, None, 200),
         ("api-album-zip", "get", reverse("api-album-zip", args=[r, i1]), None, None, 200),

@@ -44,15 +44,18 @@ def file_url(field_file: FieldFile | None, *, expires: int | None = None, downlo
     return storage.url(field_file.name, parameters=parameters or None, expire=lifetime)
 
 
-def serve_file(field_file: FieldFile | None, *, public_max_age: int | None = None) -> HttpResponse:
+def serve_file(
+    field_file: FieldFile | None, *, public_max_age: int | None = None, download_name: str = ""
+) -> HttpResponse:
     """Return a response that gives the browser this stored JPEG, after the caller checked access.
 
     ``public_max_age`` lets shared caches keep a file everyone may see (a published challenge's
-    picture); otherwise only the browser keeps a private copy.
+    picture); otherwise only the browser keeps a private copy. ``download_name`` makes the browser
+    save the file under that name instead of showing it.
     """
     if not field_file:
         raise Http404("No file.")
-    url = file_url(field_file)
+    url = file_url(field_file, download_name=download_name)
     if url is not None:
         # The redirect itself must not outlive the URL it points at.
         redirect = HttpResponseRedirect(url)
@@ -62,7 +65,9 @@ def serve_file(field_file: FieldFile | None, *, public_max_age: int | None = Non
         handle = field_file.storage.open(field_file.name, "rb")
     except FileNotFoundError as error:
         raise Http404("File missing.") from error
-    response = FileResponse(handle, content_type="image/jpeg")
+    response = FileResponse(
+        handle, content_type="image/jpeg", as_attachment=bool(download_name), filename=download_name or None
+    )
     # Names are random and never reused, so a cached copy never goes stale.
     if public_max_age is not None:
         patch_cache_control(response, public=True, max_age=public_max_age)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
-from crowdswap.lib.errors import ServiceError
-from rooms.models import Face, Identity, KeptApart, Photo, ProcessingStatus, Room
+from crowdswap.lib.errors import Conflict, ServiceError
+from rooms.models import Face, Identity, KeptApart, PeopleEdit, Photo, ProcessingStatus, Room
 from swaps.pipeline import identities as pipeline_identities
 
 
@@ -135,8 +138,39 @@ def set_identity_hidden(*, identity: Identity, hidden: bool) -> Identity:
     return identity
 
 
-def merge_identities(*, room: Room, identity_ids: list[int], name: str | None = None) -> Identity:
-    """Merge several identities of a room into the first one; its faces are pinned so re-clustering keeps them."""
+def _identity_record(identity: Identity) -> dict[str, Any]:
+    """Return what undoing an edit needs to bring a person back as they were."""
+    return {
+        "id": identity.pk,
+        "name": identity.name,
+        "hidden": identity.hidden,
+        "cover": identity.cover_id,
+        "created_at": identity.created_at.isoformat(),
+    }
+
+
+def _restore_identity(room_id: int, record: dict[str, Any]) -> Identity:
+    """Return the person of a record, re-created under their old id if an edit deleted them.
+
+    The same id matters: swap versions name the friends they hide by id, so a merge undone gives
+    those versions their friend back.
+    """
+    identity = Identity.objects.select_for_update().filter(pk=record["id"]).first()
+    if identity is None:
+        identity = Identity.objects.create(pk=record["id"], room_id=room_id)
+        Identity.objects.filter(pk=identity.pk).update(created_at=datetime.fromisoformat(record["created_at"]))
+    identity.name = record["name"]
+    identity.hidden = record["hidden"]
+    identity.cover_id = record["cover"]
+    identity.save(update_fields=["name", "hidden", "cover"])
+    return identity
+
+
+def merge_identities(*, room: Room, identity_ids: list[int], name: str | None = None) -> PeopleEdit:
+    """Merge several identities of a room into the first one; its faces are pinned so re-clustering keeps them.
+
+    Returns the edit, which names the merged person and can be undone.
+    """
     ids = list(dict.fromkeys(int(i) for i in identity_ids))
     if len(ids) < 2:
         raise ServiceError("Choose at least two people to merge.")
@@ -147,19 +181,33 @@ def merge_identities(*, room: Room, identity_ids: list[int], name: str | None = 
             raise ServiceError("One of these people no longer exists. Reload the page and try again.")
         target = found[ids[0]]
         others = [found[i] for i in ids[1:]]
+        faces = list(Face.objects.filter(identity_id__in=ids).values("id", "identity_id", "pinned"))
+        changes = {
+            "target": _identity_record(target),
+            "absorbed": [_identity_record(o) for o in others],
+            "faces": [{"id": f["id"], "identity": f["identity_id"], "pinned": f["pinned"]} for f in faces],
+        }
         if not target.name:
             target.name = next((o.name for o in others if o.name), "")
         if name is not None and name.strip():
             target.name = name.strip()[:80]
         target.hidden = target.hidden and all(o.hidden for o in others)
-        target.save(update_fields=["name", "hidden"])
+        # The merged person keeps the picture the host knew them by, not whichever face is best among all.
+        if target.cover_id is None:
+            kept = target.cover_face()
+            target.cover_id = kept.pk if kept is not None else None
+        target.save(update_fields=["name", "hidden", "cover"])
         Face.objects.filter(identity_id__in=ids).update(identity=target, pinned=True)
         Identity.objects.filter(pk__in=[o.pk for o in others]).delete()
-    return target
+        edit = PeopleEdit.objects.create(room=room, kind=PeopleEdit.Kind.MERGE, identity=target, changes=changes)
+    return edit
 
 
-def move_face(*, face: Face, identity_id: int | None) -> Identity:
-    """Move one face to another identity of its room (None: out into a new one); the face is pinned there."""
+def move_face(*, face: Face, identity_id: int | None) -> PeopleEdit:
+    """Move one face to another identity of its room (None: out into a new one); the face is pinned there.
+
+    Returns the edit, which names the person the face went to and can be undone.
+    """
     with transaction.atomic():
         lock_room(Photo.objects.filter(pk=face.photo_id).values_list("room_id", flat=True).get())
         face = Face.objects.select_for_update().select_related("photo").get(pk=face.pk)
@@ -172,12 +220,92 @@ def move_face(*, face: Face, identity_id: int | None) -> Identity:
                 raise ServiceError("That person is not in this room any more. Reload the page and try again.")
             identity = found
         previous = face.identity_id
+        source = Identity.objects.filter(pk=previous).first() if previous is not None else None
+        changes = {
+            "face": face.pk,
+            "from": _identity_record(source) if source is not None else None,
+            "pinned": face.pinned,
+            "ignored": face.ignored,
+            "to": identity.pk,
+            "created": identity_id is None,
+        }
         face.identity = identity
         face.pinned = True
         face.ignored = False
         face.save(update_fields=["identity", "pinned", "ignored"])
         if previous != identity.pk:
             _delete_if_empty(previous)
+        edit = PeopleEdit.objects.create(room_id=room_id, kind=PeopleEdit.Kind.MOVE, identity=identity, changes=changes)
+    return edit
+
+
+def undo_edit(*, edit: PeopleEdit) -> PeopleEdit:
+    """Undo a merge or a move: bring back the people and put back the faces it changed.
+
+    Faces changed again since the edit (moved elsewhere, marked "not a face") stay where the host put
+    them; a person the undo leaves without faces is not kept.
+    """
+    with transaction.atomic():
+        lock_room(edit.room_id)
+        edit = PeopleEdit.objects.select_for_update().get(pk=edit.pk)
+        if edit.undone_at is not None:
+            raise Conflict("This change was undone already.")
+        if edit.kind == PeopleEdit.Kind.MERGE:
+            _undo_merge(edit)
+        else:
+            _undo_move(edit)
+        edit.undone_at = timezone.now()
+        edit.save(update_fields=["undone_at"])
+    return edit
+
+
+def _undo_merge(edit: PeopleEdit) -> None:
+    changes = edit.changes
+    target_id = changes["target"]["id"]
+    if not Identity.objects.filter(pk=target_id, room_id=edit.room_id).exists():
+        raise Conflict("The merged person no longer exists, so the merge cannot be undone.")
+    restored = {target_id: _restore_identity(edit.room_id, changes["target"])}
+    for record in changes["absorbed"]:
+        restored[record["id"]] = _restore_identity(edit.room_id, record)
+    still_merged = {
+        face.pk: face
+        for face in Face.objects.select_for_update().filter(
+            pk__in=[f["id"] for f in changes["faces"]], identity_id=target_id, ignored=False
+        )
+    }
+    put_back = []
+    for record in changes["faces"]:
+        face = still_merged.get(record["id"])
+        if face is not None:
+            face.identity_id = record["identity"]
+            face.pinned = record["pinned"]
+            put_back.append(face)
+    Face.objects.bulk_update(put_back, ["identity", "pinned"])
+    for identity_id in restored:
+        _delete_if_empty(identity_id)
+
+
+def _undo_move(edit: PeopleEdit) -> None:
+    changes = edit.changes
+    face = Face.objects.select_for_update().filter(pk=changes["face"]).first()
+    if face is None or face.identity_id != changes["to"] or face.ignored:
+        raise Conflict("This face was changed again since, so the move cannot be undone.")
+    source = _restore_identity(edit.room_id, changes["from"]) if changes["from"] else None
+    face.identity = source
+    face.pinned = changes["pinned"]
+    face.ignored = changes["ignored"]
+    face.save(update_fields=["identity", "pinned", "ignored"])
+    _delete_if_empty(changes["to"])
+
+
+def set_identity_cover(*, identity: Identity, face_id: int | None) -> Identity:
+    """Choose the face that stands for a person (None: back to their best face)."""
+    with transaction.atomic():
+        identity = _locked_identity(identity)
+        if face_id is not None and not Face.objects.filter(pk=face_id, identity=identity, ignored=False).exists():
+            raise ServiceError("That face is not one of this person's. Reload the page and try again.")
+        identity.cover_id = face_id
+        identity.save(update_fields=["cover"])
     return identity
 
 

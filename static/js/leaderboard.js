@@ -1,7 +1,14 @@
 /* A challenge's leaderboard: render the entries and keep them live over the challenge's WebSocket.
    Shared by the play page and the host's swap page. */
 (function () {
+  // `me` ({name, rank}) marks the viewer's row: by rank once known, else the first row with their name.
   function render(list, entries, me) {
+    var mine = null;
+    if (me) {
+      for (var i = 0; i < entries.length && mine === null; i++) {
+        if (me.rank ? entries[i].rank === me.rank : entries[i].name === me.name) mine = entries[i];
+      }
+    }
     list.textContent = "";
     if (!entries.length) {
       var empty = document.createElement("li");
@@ -12,26 +19,38 @@
     }
     entries.forEach(function (entry) {
       var li = document.createElement("li");
-      if (me && entry.name === me) li.className = "me";
+      if (entry === mine) li.className = "me";
+      var rank = document.createElement("span");
+      rank.className = "rank";
+      rank.textContent = entry.rank;
       var name = document.createElement("span");
       name.className = "name";
       name.textContent = entry.name;
-      var score = document.createElement("span");
-      score.className = "score";
-      score.textContent = entry.score;
-      li.appendChild(name);
       // How the player is known: a guest's nickname is theirs to choose, a signed-in name is an account's.
       if (entry.kind) {
-        var kind = document.createElement("span");
-        kind.className = "kind kind-" + entry.kind;
-        kind.textContent = entry.kind === "guest" ? "guest" : entry.kind === "facebook" ? "Facebook" : "signed in";
-        li.appendChild(document.createTextNode(" "));
-        li.appendChild(kind);
+        var label = entry.kind === "guest" ? "guest" : entry.kind === "facebook" ? "Facebook" : "signed in";
+        name.appendChild(tag(label, "kind-" + entry.kind));
       }
-      li.appendChild(document.createTextNode(" "));
+      var found = document.createElement("span");
+      found.className = "found";
+      found.textContent = entry.hits + " found";
+      found.title = entry.finished ? "Finished" : "Still playing";
+      var score = document.createElement("span");
+      score.className = "score";
+      score.textContent = Math.max(0, entry.score);
+      li.appendChild(rank);
+      li.appendChild(name);
+      li.appendChild(found);
       li.appendChild(score);
       list.appendChild(li);
     });
+  }
+
+  function tag(text, kind) {
+    var node = document.createElement("span");
+    node.className = "badge tag" + (kind ? " " + kind : "");
+    node.textContent = text;
+    return node;
   }
 
   // Call onBoard(entries) for every board the server pushes; reconnect with backoff, calling

@@ -87,6 +87,75 @@
     return card;
   }
 
+  /* The overall count of an upload: a photo is ready once its faces are found, not when its bytes arrive.
+   * Each entry goes sending -> finding -> ready, or to failed (refused, or its faces could not be found). */
+  function uploadBatch() {
+    var box = document.getElementById("upload-summary");
+    var entries = [];
+    var byPhoto = {};
+
+    function render() {
+      if (!box) return;
+      var counts = { sending: 0, finding: 0, ready: 0, failed: 0 };
+      entries.forEach(function (entry) {
+        counts[entry.state]++;
+      });
+      var total = entries.length - counts.failed;
+      box.hidden = entries.length === 0;
+      var settled = counts.sending + counts.finding === 0;
+      document.getElementById("upload-count").textContent =
+        settled && total > 0
+          ? (total === 1 ? "The photo is ready" : "All " + total + " photos ready")
+          : counts.ready + " of " + total + (total === 1 ? " photo ready" : " photos ready");
+      var detail = [];
+      if (counts.sending) detail.push(counts.sending + " uploading");
+      if (counts.finding) detail.push(counts.finding + " finding faces");
+      if (counts.failed) detail.push(counts.failed + " could not be used");
+      document.getElementById("upload-detail").textContent = detail.join(" · ");
+      var percent = total ? Math.round((100 * counts.ready) / total) : 100;
+      var bar = document.getElementById("upload-bar");
+      bar.style.width = percent + "%";
+      bar.parentNode.setAttribute("aria-valuenow", String(percent));
+      bar.parentNode.classList.toggle("success", settled && counts.ready > 0);
+      // Once all are settled the count says it all: only the files that need attention keep a row.
+      box.classList.toggle("settled", settled);
+    }
+
+    return {
+      add: function () {
+        var entry = { state: "sending", photo: null };
+        entries.push(entry);
+        render();
+        return entry;
+      },
+      set: function (entry, state, photoId) {
+        entry.state = state;
+        if (photoId) {
+          entry.photo = photoId;
+          byPhoto[photoId] = entry;
+        }
+        render();
+      },
+      settle: function (photo) {
+        var entry = byPhoto[photo.id];
+        if (!entry) return;
+        if (photo.status === "done") entry.state = "ready";
+        else if (photo.status === "failed") entry.state = "failed";
+        render();
+      },
+      startIfSettled: function () {
+        // A new choice of files after the last one finished starts a new count.
+        var busy = entries.some(function (entry) {
+          return entry.state === "sending" || entry.state === "finding";
+        });
+        if (!busy) {
+          entries = [];
+          byPhoto = {};
+        }
+      },
+    };
+  }
+
   function initRoom(root) {
     var roomId = root.dataset.roomId;
     var photosApi = root.dataset.photosApi;
@@ -98,37 +167,35 @@
     var active = 0;
     var peopleStale = false;
     var uploadRows = {}; // photo id -> its row in the upload list
+    var batch = uploadBatch();
     var button = document.getElementById("upload-button");
     // With this script, choosing or dropping files starts the upload: the button is only for no-JS.
     if (button) button.hidden = true;
 
     function settleRow(photo) {
+      if (photo) batch.settle(photo);
       var item = photo && uploadRows[photo.id];
       if (!item) return;
       if (photo.status === "done") {
-        item.status.textContent = "done — " + photo.face_count + (photo.face_count === 1 ? " face" : " faces");
+        item.status.textContent = "ready — " + photo.face_count + (photo.face_count === 1 ? " face" : " faces");
         item.status.className = "small";
+        item.bar.style.width = "100%";
+        item.bar.parentNode.classList.add("success");
+        item.row.classList.add("is-ready");
         delete uploadRows[photo.id];
       } else if (photo.status === "failed") {
         item.status.textContent = photo.error;
         item.status.className = "error small";
+        item.bar.style.width = "100%";
+        item.bar.parentNode.classList.add("danger");
         delete uploadRows[photo.id];
       }
     }
 
     function refreshPeople() {
-      // The people gallery is server-rendered: fetch the page and swap the section in.
+      // The people gallery is server-rendered: the people module swaps the fresh section in.
       peopleStale = false;
-      fetch(root.dataset.detailUrl, { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) {
-          if (!html) return;
-          var doc = new DOMParser().parseFromString(html, "text/html");
-          var fresh = doc.getElementById("people");
-          var current = document.getElementById("people");
-          if (fresh && current) current.replaceWith(fresh);
-        })
-        .catch(function () {});
+      if (window.CrowdSwapPeople) window.CrowdSwapPeople.refresh();
     }
 
     function refreshPhoto(photoId, job) {
@@ -189,6 +256,14 @@
       })();
     }
 
+    // Photos still being processed when the page opened are part of the count too.
+    Array.prototype.forEach.call(
+      photoList ? photoList.querySelectorAll('[data-status="queued"], [data-status="processing"]') : [],
+      function (card) {
+        batch.set(batch.add(), "finding", Number(card.dataset.photoId));
+      }
+    );
+
     var live = window.CrowdSwapJobs && typeof window.CrowdSwapJobs.watchRoom === "function";
     if (live) {
       window.CrowdSwapJobs.watchRoom(roomId, onJobEvent);
@@ -216,20 +291,24 @@
       bar.appendChild(inner);
       row.appendChild(bar);
       uploadList.appendChild(row);
-      return { row: row, status: status, bar: inner };
+      return { row: row, status: status, bar: inner, entry: batch.add() };
     }
 
     function finish(item, xhr) {
       var body = null;
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
-      item.bar.style.width = "100%";
+      // Half way: the bytes arrived; the other half is finding the faces.
+      item.bar.style.width = "50%";
       var result = body && body.results && body.results[0];
       if (!result) {
         item.status.textContent = (body && body.detail) || "Upload failed (" + xhr.status + "). Try again.";
         item.status.className = "error small";
+        item.bar.parentNode.classList.add("danger");
+        batch.set(item.entry, "failed");
         return;
       }
       if (result.status === "added") {
+        batch.set(item.entry, "finding", result.photo && result.photo.id);
         item.status.textContent = "uploaded — finding faces";
         item.status.className = "small";
         var photo = result.photo;
@@ -240,11 +319,16 @@
         if (photo && photo.job && live && window.CrowdSwapJobs.track) window.CrowdSwapJobs.track(photo.job);
         poll();
       } else if (result.status === "duplicate") {
+        item.bar.style.width = "100%";
         item.status.textContent = "already uploaded";
         item.status.className = "small muted";
+        batch.set(item.entry, "ready");
       } else {
         item.status.textContent = result.error;
         item.status.className = "error small";
+        item.bar.style.width = "100%";
+        item.bar.parentNode.classList.add("danger");
+        batch.set(item.entry, "failed");
       }
     }
 
@@ -264,18 +348,20 @@
       xhr.setRequestHeader("Accept", "application/json");
       job.item.status.textContent = "uploading";
       xhr.upload.addEventListener("progress", function (e) {
-        if (e.lengthComputable) job.item.bar.style.width = Math.round((90 * e.loaded) / e.total) + "%";
+        if (e.lengthComputable) job.item.bar.style.width = Math.round((45 * e.loaded) / e.total) + "%";
       });
       xhr.addEventListener("load", function () { finish(job.item, xhr); });
       xhr.addEventListener("error", function () {
         job.item.status.textContent = "Network error: check your connection and upload this photo again.";
         job.item.status.className = "error small";
+        batch.set(job.item.entry, "failed");
       });
       xhr.addEventListener("loadend", function () { active--; next(); });
       xhr.send(data);
     }
 
     function enqueueFiles(files) {
+      batch.startIfSettled();
       Array.prototype.forEach.call(files, function (file) {
         queue.push({ file: file, item: addRow(file) });
       });

@@ -32,6 +32,35 @@
     });
   }
 
+  // The form: the "can host N" hint and the preview follow the chosen crowd; too many friends are flagged.
+  var form = document.getElementById("swap-form");
+  if (form) {
+    var crowd = document.getElementById("swap-crowd");
+    var hostsNote = document.getElementById("crowd-hosts");
+    var preview = document.getElementById("crowd-preview");
+    var picked = document.getElementById("picked-count");
+    var tooMany = document.getElementById("too-many");
+    var start = document.getElementById("start-swap");
+    var followCrowd = function () {
+      var option = crowd.options[crowd.selectedIndex];
+      var hosts = Number(option.getAttribute("data-hosts"));
+      var ticked = form.querySelectorAll('input[name="identities"]:checked').length;
+      hostsNote.textContent = "This crowd can host " + hosts + (hosts === 1 ? " friend." : " friends.");
+      if (preview && preview.getAttribute("src") !== option.getAttribute("data-image")) {
+        preview.src = option.getAttribute("data-image");
+      }
+      picked.textContent = "— " + ticked + " chosen, this crowd can host " + hosts;
+      tooMany.hidden = ticked <= hosts;
+      tooMany.textContent =
+        "This crowd can host " + hosts + (hosts === 1 ? " friend" : " friends") + " and you chose " + ticked +
+        ": untick some, or choose a crowd that can host more.";
+      start.disabled = ticked === 0 || ticked > hosts;
+    };
+    crowd.addEventListener("change", followCrowd);
+    form.addEventListener("change", followCrowd);
+    followCrowd();
+  }
+
   root.addEventListener("click", function (event) {
     var reveal = event.target.closest("[data-reveal]");
     if (reveal) {

@@ -23,9 +23,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crowdswap.lib.errors import Conflict, Gone, RateLimited, ServiceError
-from rooms.models import Face, Identity, best_face
+from rooms.models import Face, Identity, cover_among
 from swaps import game, nicknames
-from swaps.models import Guess, Player, Swap
+from swaps.models import Guess, Hint, Player, Swap
+from swaps.services import reveal
 
 logger = logging.getLogger(__name__)
 
@@ -299,7 +300,8 @@ def leaderboard(swap: Swap, *, limit: int = LEADERBOARD_SIZE) -> list[dict[str, 
             "rank": rank,
             "name": player.nickname,
             "kind": player.kind,  # "guest", "account" or "facebook": how the player is known
-            "score": player.score,
+            # Misses and hints can take a score below zero; the public board never shows that.
+            "score": max(0, player.score),
             "hits": player.hits,
             "finished": player.finished,
             "seconds": round(player.seconds_played()) if player.finished else None,
@@ -354,7 +356,7 @@ def push_leaderboard_on_commit(swap: Swap) -> None:
 def hidden_friends(swap: Swap) -> list[dict[str, Any]]:
     """Return the hidden friends in answer-key order with a thumbnail face id; no positions."""
     hidden = swap.hidden_identity_ids()
-    identities = Identity.objects.only("id", "name").in_bulk(hidden)
+    identities = Identity.objects.only("id", "name", "cover_id").in_bulk(hidden)
     faces: dict[int, list[Face]] = {}
     # Only what the choice needs: a face row also carries landmarks and an embedding.
     for face in Face.objects.filter(identity_id__in=hidden, ignored=False).only(
@@ -366,7 +368,7 @@ def hidden_friends(swap: Swap) -> list[dict[str, Any]]:
         identity = identities.get(identity_id)
         candidates = faces.get(identity_id, []) if identity is not None else []
         # The same choice as Identity.cover_face, made for many identities in one query.
-        cover = best_face(candidates)
+        cover = cover_among(candidates, identity.cover_id if identity is not None else None)
         friends.append(
             {
                 "identity": identity_id,
@@ -391,6 +393,9 @@ def player_state(*, swap: Swap, player: Player | None, guesses: list[Guess] | No
         "guesses": [],
         "answers": None,
         "rank": None,
+        "hint_cost": game.HINT_COST,
+        "hints": [],
+        "reveal": None,
     }
     if player is None:
         for friend in friends:
@@ -419,7 +424,9 @@ def player_state(*, swap: Swap, player: Player | None, guesses: list[Guess] | No
         {"identity": g.identity_id, "x": round(g.x, 5), "y": round(g.y, 5), "hit": g.hit, "points": g.points}
         for g in guesses
     ]
+    state["hints"] = [{"identity": h.identity_id, "region": h.region} for h in Hint.objects.filter(player=player)]
     if player.finished:
         state["answers"] = [{"identity": e["identity"], "box": e["box"]} for e in swap.answer_key]
         state["rank"] = rank_of(player)
+        state["reveal"] = reveal.reveal_cards(swap)
     return state

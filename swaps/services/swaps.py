@@ -10,7 +10,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from crowdswap.jobs.engine import enqueue
 from crowdswap.jobs.kinds import JobError, Kind, Progress
@@ -35,11 +35,40 @@ def swappable_identities(room: Room) -> QuerySet[Identity]:
     return Identity.objects.filter(room=room, hidden=False, pk__in=usable_ids).order_by("created_at", "id")
 
 
-def start_swap(*, room: Room, crowd_photo_id: int, identity_ids: Sequence[int] | None = None) -> Swap:
+def hosting_crowds(room: Room) -> list[CrowdPhoto]:
+    """Return the room's crowd photos whose faces were found, each with `hosts`: how many friends it can take."""
+    return list(
+        CrowdPhoto.objects.filter(room=room, status=ProcessingStatus.DONE)
+        .annotate(hosts=Count("faces", filter=Q(faces__can_host=True)))
+        .order_by("-created_at", "-id")
+    )
+
+
+def best_crowd(crowds: Sequence[CrowdPhoto]) -> CrowdPhoto | None:
+    """Return the crowd that can host the most friends (the newest of equals); `crowds` carry `hosts`."""
+    return max(crowds, key=lambda crowd: (crowd.hosts, crowd.created_at, crowd.pk), default=None)
+
+
+def unnamed_friends(swap: Swap) -> list[str]:
+    """Return the display names ("Person 9") of the friends a version hides who have no name yet."""
+    ids = swap.hidden_identity_ids() if swap.answer_key else [int(i) for i in swap.identity_ids]
+    found = Identity.objects.filter(pk__in=ids).in_bulk()
+    return [found[pk].display_name for pk in ids if pk in found and not found[pk].name]
+
+
+def start_swap(
+    *,
+    room: Room,
+    crowd_photo_id: int,
+    identity_ids: Sequence[int] | None = None,
+    difficulty: str = Swap.Difficulty.MEDIUM,
+) -> Swap:
     """Create the next swap version of a room and queue the job that makes it.
 
     Default: every visible identity with a usable face, as many as the crowd's hostable faces allow.
     """
+    if difficulty not in Swap.Difficulty.values:
+        raise ServiceError("Choose easy, medium or hard.")
     crowd_photo = CrowdPhoto.objects.filter(room=room, pk=crowd_photo_id).first()
     if crowd_photo is None:
         raise ServiceError("That crowd photo is not in this room. Choose one of this room's crowd photos.")
@@ -76,7 +105,11 @@ def start_swap(*, room: Room, crowd_photo_id: int, identity_ids: Sequence[int] |
         lock_room(room.pk)
         last = Swap.objects.filter(room=room).order_by("-version").values_list("version", flat=True).first() or 0
         swap = Swap.objects.create(
-            room=room, crowd_photo=crowd_photo, version=last + 1, identity_ids=[i.pk for i in chosen]
+            room=room,
+            crowd_photo=crowd_photo,
+            version=last + 1,
+            identity_ids=[i.pk for i in chosen],
+            difficulty=difficulty,
         )
         swap.job = enqueue(
             kind=SWAP_JOB, payload={"swap_id": swap.pk}, owner_id=room.owner_id, group_name=room.group_name
@@ -149,8 +182,14 @@ def run_swap(job: Job, progress: Progress) -> dict:
     result = pipeline_swap.swap_faces(crowd_rgb, pairs, progress=swap_progress)
     # Published as a whole new rendering: a diff against the (public) original crowd must not point at faces.
     result, rendering = disguise.rerender(result, keep=[tuple(e["box"]) for e in answer_key])
+    # "box" is where the face is in the published picture; "crowd_box" where it was in the crowd photo, for the
+    # reveal's before-and-after (both as image fractions).
     answer_key = [
-        {"identity": e["identity"], "box": [round(float(v), 5) for v in rendering.box(tuple(e["box"]))]}
+        {
+            "identity": e["identity"],
+            "box": [round(float(v), 5) for v in rendering.box(tuple(e["box"]))],
+            "crowd_box": [round(float(v), 5) for v in e["box"]],
+        }
         for e in answer_key
     ]
     height, width = result.shape[:2]

@@ -211,11 +211,11 @@ def new_page(browser) -> Iterator[Callable[[str], object]]:
         context.close()
 
 
-def save_screenshot(page, name: str) -> Path:
-    """Save a full-page PNG under test-output/screenshots/ for a person to look at."""
+def save_screenshot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save a PNG under test-output/screenshots/ for a person to look at (the whole page, or what is on screen)."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

@@ -8,3 +8,4 @@ from tests.rooms.photos import (  # noqa: F401  (fixtures)
     room,
     small_photos,
 )
+from tests.swaps.conftest import challenge  # noqa: F401  (a published challenge, for covers seen by players)

@@ -57,12 +57,12 @@ def test_rename_hide_merge_move_survive_a_later_upload(room, small_photos):
     identities.rename_identity(identity=jolie, name="Angie")
     identities.set_identity_hidden(identity=zuck, hidden=True)
     # The host decides (wrongly, but it is their call) that Aniston's photos are Angie too.
-    merged = identities.merge_identities(room=room, identity_ids=[jolie.pk, aniston.pk])
+    merged = identities.merge_identities(room=room, identity_ids=[jolie.pk, aniston.pk]).identity
     assert merged.pk == jolie.pk and merged.name == "Angie"
     assert not Identity.objects.filter(pk=aniston.pk).exists()
     # And moves one of Zuckerberg's faces out into a person of its own.
     moved_face = Face.objects.filter(identity=zuck).order_by("id").first()
-    loner = identities.move_face(face=moved_face, identity_id=None)
+    loner = identities.move_face(face=moved_face, identity_id=None).identity
     assert loner.pk not in (jolie.pk, zuck.pk)
 
     # A later upload of a fourth photo of each person re-clusters the room.
@@ -196,7 +196,7 @@ def test_close_people_are_suggested_for_merging_until_the_host_answers(room, sma
         if i.faces.count() == 3 and "jolie" in str(i.faces.first().photo.original_name)
     )
     # The host splits one of her faces out: the two halves are the same person, so they are suggested.
-    split = identities.move_face(face=jolie.faces.order_by("id").last(), identity_id=None)
+    split = identities.move_face(face=jolie.faces.order_by("id").last(), identity_id=None).identity
     suggested = [{a.pk, b.pk} for a, b, _ in identities.merge_suggestions(room)]
     assert {jolie.pk, split.pk} in suggested
     body = host_client.get(f"/api/rooms/{room.pk}/merge-suggestions/").json()

@@ -101,10 +101,13 @@ def test_room_page_shows_photos_states_and_people(host_client, processed_room, n
     assert response.status_code == 200
     assert html.count('class="card photo-card"') == 4
     assert "1 face" in html and "No face found in this photo." in html
-    assert html.count('class="card stack tight identity-card') == 2
+    assert html.count('class="card identity-card') == 2
     for face in Face.objects.filter(photo__room=room):
         assert reverse("rooms:face-thumb", args=[room.pk, face.pk]) in html
-    assert "js/rooms.js" in html
+    assert "js/rooms.js" in html and "js/people.js" in html
+    # The people section alone, as the page fetches it after an in-place edit.
+    part = host_client.get(reverse("rooms:people", args=[room.pk])).content.decode()
+    assert part.startswith('<section id="people"') and part.count('class="card identity-card') == 2
 
 
 def test_identity_actions_from_the_page(host_client, processed_room):

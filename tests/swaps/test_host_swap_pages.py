@@ -3,6 +3,7 @@
 from django.urls import reverse
 
 from swaps.models import CrowdPhoto, Swap
+from swaps.services import swaps as swaps_services
 from swaps.services.swaps import SWAP_JOB
 from tests.rooms.photos import run_queued_jobs
 
@@ -25,6 +26,9 @@ def test_host_starts_a_swap_and_shares_it_from_the_page(client, host, prepared_r
     assert reverse("swaps:swap-image", args=[room.pk, swap.pk]) in html and "answer-box" in html
     assert client.get(reverse("swaps:swap-image", args=[room.pk, swap.pk])).status_code == 200
 
+    for n, identity in enumerate(room.identities.order_by("pk")):
+        identity.name = f"Friend {n + 1}"  # named, so sharing needs no second thought
+        identity.save()
     client.post(reverse("swaps:swap-action", args=[room.pk, swap.pk, "publish"]))
     swap.refresh_from_db()
     assert swap.published
@@ -57,3 +61,125 @@ def test_strangers_cannot_see_or_act_on_swaps(client, stranger, challenge):
     for action in ("publish", "unpublish", "regenerate", "discard"):
         assert client.post(reverse("swaps:swap-action", args=[room.pk, challenge.pk, action])).status_code == 404
     assert Swap.objects.get().published
+
+
+def crowd_with_hosts(room, name: str, hosts: int) -> CrowdPhoto:
+    """A processed crowd photo whose faces can host `hosts` friends (plus one that cannot)."""
+    from django.core.files.base import ContentFile
+
+    from swaps.models import CrowdFace
+    from tests.swaps.conftest import tiny_jpeg
+
+    crowd = CrowdPhoto(room=room, sha256=name, original_name=name, status="done")
+    crowd.image.save(name, ContentFile(tiny_jpeg()), save=False)
+    crowd.width, crowd.height = 400, 300
+    crowd.save()
+    for i in range(hosts + 1):
+        CrowdFace.objects.create(
+            crowd_photo=crowd, left=10 * i, top=10, width=40, height=40, embedding=b"", can_host=i < hosts
+        )
+    return crowd
+
+
+def friends_with_faces(room, names: list[str]) -> list:
+    from rooms.models import Face, Identity
+    from tests.swaps.test_play_pages import add_face
+
+    people = []
+    for name in names:
+        identity = Identity.objects.create(room=room, name=name)
+        add_face(identity, f"{name or 'anon'}-{identity.pk}")
+        Face.objects.filter(identity=identity).update(usable=True)
+        people.append(identity)
+    return people
+
+
+def form_state(html: str) -> dict:
+    import re
+
+    crowd = re.search(r'<option value="(\d+)" data-hosts="(\d+)"[^>]*selected>', html)
+    ticked = re.findall(r'name="identities" value="(\d+)" checked', html)
+    difficulty = re.search(r'<option value="(\w+)" selected>(Easy|Medium|Hard)</option>', html)
+    return {
+        "crowd": int(crowd.group(1)),
+        "hosts": int(crowd.group(2)),
+        "ticked": [int(i) for i in ticked],
+        "difficulty": difficulty.group(1),
+    }
+
+
+def test_the_form_defaults_to_the_crowd_that_hosts_most_and_keeps_the_hosts_choices(client, host, room, media):
+    client.force_login(host)
+    small = crowd_with_hosts(room, "small.jpg", 1)
+    big = crowd_with_hosts(room, "big.jpg", 3)
+    crowd_with_hosts(room, "newest.jpg", 2)  # the newest is not the best
+    ann, bob, cat = friends_with_faces(room, ["Ann", "Bob", "Cat"])
+    page = client.get(reverse("swaps:swaps", args=[room.pk])).content.decode()
+    state = form_state(page)
+    assert (state["crowd"], state["hosts"], state["difficulty"]) == (big.pk, 3, "medium")
+    assert state["ticked"] == [ann.pk, bob.pk, cat.pk]
+    assert 'data-hosts="1"' in page and "This crowd can host 3 friends." in page
+
+    # Start one on the small crowd with one friend, hard: the form shows those choices again.
+    response = client.post(
+        reverse("swaps:swap-start", args=[room.pk]),
+        {"crowd": small.pk, "identities": [bob.pk], "difficulty": "hard"},
+    )
+    assert response.status_code == 302
+    swap = Swap.objects.get()
+    assert (swap.crowd_photo_id, swap.identity_ids, swap.difficulty) == (small.pk, [bob.pk], "hard")
+    page = client.get(reverse("swaps:swaps", args=[room.pk])).content.decode()
+    assert form_state(page) == {"crowd": small.pk, "hosts": 1, "ticked": [bob.pk], "difficulty": "hard"}
+    # The version says which crowd and which friends, and how hard.
+    assert "small.jpg" in page and '<strong class="version-friends">Bob</strong>' in page
+    assert 'class="badge difficulty-hard">Hard</span>' in page
+
+    # A refused start keeps the choices too, with the reason.
+    response = client.post(
+        reverse("swaps:swap-start", args=[room.pk]),
+        {"crowd": small.pk, "identities": [ann.pk, cat.pk], "difficulty": "easy"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "can host a friend" in html and Swap.objects.count() == 1
+    assert form_state(html) == {"crowd": small.pk, "hosts": 1, "ticked": [ann.pk, cat.pk], "difficulty": "easy"}
+
+
+def test_sharing_a_version_that_hides_an_unnamed_person_asks_first(client, host, challenge):
+    from rooms.models import Identity
+
+    client.force_login(host)
+    swaps_services.unpublish_swap(swap=challenge)
+    bob = Identity.objects.get(pk=challenge.answer_key[1]["identity"])
+    bob.name = ""
+    bob.save()
+    room = challenge.room
+    page = client.get(reverse("swaps:swaps", args=[room.pk])).content.decode()
+    assert f"{bob.display_name} has no name." in page and "Share anyway" in page
+
+    publish = reverse("swaps:swap-action", args=[room.pk, challenge.pk, "publish"])
+    refused = client.post(publish, follow=True).content.decode()
+    assert "Not shared yet" in refused and bob.display_name in refused
+    challenge.refresh_from_db()
+    assert not challenge.published
+    client.post(publish, {"anyway": "1"})
+    challenge.refresh_from_db()
+    assert challenge.published
+
+    bob.name = "Bob"
+    bob.save()
+    page = client.get(reverse("swaps:swaps", args=[room.pk])).content.decode()
+    assert "has no name" not in page
+
+
+def test_download_picture_saves_the_result_under_a_friendly_name(client, host, challenge):
+    client.force_login(host)
+    room = challenge.room
+    page = client.get(reverse("swaps:swaps", args=[room.pk])).content.decode()
+    url = reverse("swaps:swap-image", args=[room.pk, challenge.pk]) + "?download=1"
+    assert f'href="{url}" download' in page and "Download picture" in page
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="cup-final-version-1.jpg"'
+    shown = client.get(reverse("swaps:swap-image", args=[room.pk, challenge.pk]))
+    assert "attachment" not in shown.get("Content-Disposition", "")

@@ -73,3 +73,23 @@ def test_thumbnails_only_of_friends_hidden_in_this_challenge(client, challenge):
     assert client.get(reverse("play:friend-thumb", args=[token, not_hidden.pk])).status_code == 404
     swaps_services.unpublish_swap(swap=challenge)
     assert client.get(reverse("play:friend-thumb", args=[token, alice_id])).status_code == 404
+
+
+def test_unknown_and_deleted_links_show_the_friendly_closed_page(client, challenge):
+    from rooms.services import rooms as rooms_services
+
+    unknown = client.get(reverse("play:page", args=["no-such-challenge"]))
+    assert unknown.status_code == 404
+    html = unknown.content.decode()
+    assert "This challenge is closed" in html and "What is CrowdSwap?" in html
+    token = challenge.share_token
+    rooms_services.delete_room(room=challenge.room)
+    deleted = client.get(reverse("play:page", args=[token]))
+    assert deleted.status_code == 404 and "This challenge is closed" in deleted.content.decode()
+
+
+def test_the_play_page_shows_the_hosts_difficulty(client, challenge):
+    challenge.difficulty = "hard"
+    challenge.save()
+    html = client.get(reverse("play:page", args=[challenge.share_token])).content.decode()
+    assert re.search(r'<span class="badge difficulty difficulty-hard"[^>]*>Hard</span>', html)
