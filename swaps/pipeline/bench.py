@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import batch, faces, identities, images, matching, swap
+from . import batch, faces, hiding, identities, images, matching, quality
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -101,13 +101,28 @@ def _line(label: str, value: str) -> None:
     print(f"  {label:<44} {value}")
 
 
-def run(data: Path, out_dir: Path) -> int:
+def _people(
+    paths: list[str], truth: list[str], found: list[list[faces.Face]]
+) -> tuple[dict[str, list[tuple[str, faces.Face]]], dict[str, np.ndarray]]:
+    """Return each person's usable (photo, face) pairs and embeddings."""
+    people: dict[str, list[tuple[str, faces.Face]]] = {}
+    for p, label, per in zip(paths, truth, found, strict=True):
+        people.setdefault(label, []).extend((p, face) for face in per if face.usable)
+    embeddings = {name: np.array([face.embedding for _, face in items]) for name, items in people.items()}
+    return people, embeddings
+
+
+def run(data: Path, out_dir: Path, swap_only: bool = False, difficulty: str = "normal") -> int:
     """Run every measurement, print the figures and write sample swaps to ``out_dir``; return the exit status."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(data / "identities" / "labels.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     paths = [str(data / row["path"]) for row in rows]
     truth = [row["identity"] for row in rows]
+    if swap_only:
+        people, embeddings = _people(paths, truth, batch.detect_files(paths))
+        swap_quality(data, out_dir, people, embeddings, difficulty)
+        return 0
 
     print("models")
     _, load_s = _timed(faces.load_models)
@@ -140,7 +155,9 @@ def run(data: Path, out_dir: Path) -> int:
     # and a plain busy loop on every worker at once says how much the cores give right now (a virtual
     # machine's second core is not always a whole one), which bounds what any pool can reach.
     _line("load average (1 min) / cores", f"{os.getloadavg()[0]:.2f} / {os.cpu_count()}")
-    _line(f"ceiling: busy loop on {workers} processes vs 1", f"{ceiling_before:.2f}x before, {ceiling_after:.2f}x after")
+    _line(
+        f"ceiling: busy loop on {workers} processes vs 1", f"{ceiling_before:.2f}x before, {ceiling_after:.2f}x after"
+    )
 
     print("identities: DBSCAN")
     flat = [(p, face) for p, per in zip(paths, found, strict=True) for face in per]
@@ -173,10 +190,7 @@ def run(data: Path, out_dir: Path) -> int:
     hits = sum(any(faces.box_iou(box, f.box) >= 0.4 for f in voc_faces[name]) for name, box in boxes)
     _line("recall at IoU >= 0.4 (goal >= 0.95)", f"{hits}/{len(boxes)} = {hits / len(boxes):.3f}")
 
-    people: dict[str, list[tuple[str, faces.Face]]] = {}
-    for p, label, per in zip(paths, truth, found, strict=True):
-        people.setdefault(label, []).extend((p, face) for face in per if face.usable)
-    embeddings = {name: np.array([face.embedding for _, face in items]) for name, items in people.items()}
+    people, embeddings = _people(paths, truth, found)
 
     print("matching: angelina_jolie in crowds where she really is")
     for name in ("couple.jpg", "selfie-many-people.jpg"):
@@ -188,52 +202,7 @@ def run(data: Path, out_dir: Path) -> int:
         verdict = "own face" if placed.target == own and own_distance < 0.45 else "WRONG face"
         _line(name, f"{verdict} (distance {placed.distance:.3f}, {len(crowd)} crowd faces)")
 
-    print("swap: into crowds (re-detected / nearer the friend than the replaced person)")
-    for name in ("stadium.jpg", "group-cc0.jpg"):
-        rgb = images.load_image(data / "crowds" / name)
-        start = time.perf_counter()
-        crowd = faces.detect_faces(rgb)
-        crowd_s = time.perf_counter() - start
-        matches = matching.assign(embeddings, crowd, image_size=(rgb.shape[1], rgb.shape[0]))
-        match_s = time.perf_counter() - start - crowd_s
-        # As the command line does: per target, the friend's photo turned most like it.
-        chosen = []
-        for m in matches:
-            items = people[str(m.identity)]  # keys are the people's names
-            chosen.append(items[swap.best_source([face for _, face in items], crowd[m.target])])
-        pairs = [
-            (images.load_image(path), face, crowd[m.target]) for (path, face), m in zip(chosen, matches, strict=True)
-        ]
-        start = time.perf_counter()
-        result = swap.swap_faces(rgb, pairs)
-        swap_s = time.perf_counter() - start
-        again = faces.detect_faces(result)
-        detected = nearer = 0
-        for _, source, target in pairs:
-            overlap, best = max(((faces.box_iou(target.box, f.box), f) for f in again), key=lambda t: t[0], default=(0.0, None))
-            if best is None or overlap < 0.4:
-                continue
-            detected += 1
-            nearer += bool(
-                np.linalg.norm(best.embedding - source.embedding) < np.linalg.norm(best.embedding - target.embedding)
-            )
-        stem = Path(name).stem
-        (out_dir / f"{stem}-swapped.jpg").write_bytes(images.encode_jpeg(result))
-        for index, (_, _, target) in enumerate(pairs[:4]):
-            left, top, box_w, box_h = target.box
-            pad = box_w
-            y0, x0 = max(0, top - pad), max(0, left - pad)
-            before = rgb[y0 : top + box_h + pad, x0 : left + box_w + pad]
-            after = result[y0 : top + box_h + pad, x0 : left + box_w + pad]
-            pair_img = np.hstack([before, after])
-            scale = max(1, 240 // max(1, pair_img.shape[0]))
-            pair_img = cv2.resize(pair_img, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-            cv2.imwrite(str(out_dir / f"{stem}-crop{index}.png"), cv2.cvtColor(pair_img, cv2.COLOR_RGB2BGR))
-        count = max(len(pairs), 1)
-        _line(f"{name}: crowd detect / match / swap", f"{crowd_s:.2f} s / {match_s * 1000:.0f} ms / {swap_s:.2f} s")
-        _line(f"{name}: faces in crowd, swaps, per swap", f"{len(crowd)}, {len(pairs)}, {swap_s / count * 1000:.0f} ms")
-        _line(f"{name}: still detected (goal >= 95%)", f"{detected}/{len(pairs)} = {detected / count:.0%}")
-        _line(f"{name}: nearer the friend (goal >= 90%)", f"{nearer}/{len(pairs)} = {nearer / count:.0%}")
+    swap_quality(data, out_dir, people, embeddings)
 
     print("memory")
     _line("peak RSS of this process so far", f"{_peak_mb():.0f} MB")
@@ -245,16 +214,112 @@ def run(data: Path, out_dir: Path) -> int:
     return 0
 
 
+SWAP_CROWDS = (("stadium.jpg", 6), ("group-cc0.jpg", None), ("selfie-many-people.jpg", None))
+
+
+def swap_quality(
+    data: Path,
+    out_dir: Path,
+    people: dict[str, list[tuple[str, faces.Face]]],
+    embeddings: dict[str, np.ndarray],
+    difficulty: str = "normal",
+) -> None:
+    """Print a swap-quality block per swapped face and the medians; write before/after crops to ``out_dir``."""
+    print("swap quality (fit, identity rank among the room's 13 people, still detected, sharpness and noise ratio")
+    print(
+        "  vs the face before (goal 0.8-1.25), cheek colour distance to own neck / forehead (before), expression change)"
+    )
+    rows: list[dict[str, float]] = []
+    for name, count in SWAP_CROWDS:
+        rgb = images.load_image(data / "crowds" / name)
+        crowd = faces.detect_faces(rgb)
+        friends = {person: [face for _, face in items] for person, items in people.items()}
+        start = time.perf_counter()
+        result = hiding.hide_friends(
+            rgb,
+            crowd,
+            friends,
+            lambda person, index: images.load_image(people[str(person)][index][0]),
+            count=count,
+            difficulty=difficulty,
+            room=embeddings,
+        )
+        seconds = time.perf_counter() - start
+        stem = Path(name).stem
+        (out_dir / f"{stem}-swapped.jpg").write_bytes(images.encode_jpeg(result.image))
+        _line(f"{name}: {len(crowd)} faces, {len(result.hidden)} hidden", f"{seconds:.1f} s (fit, swap, check)")
+        for why in sorted(set(result.unplaced.values())):
+            who = sorted(str(k) for k, v in result.unplaced.items() if v == why)
+            print(f"    left out ({len(who)}): {why}: {', '.join(who)}")
+        for index, h in enumerate(result.hidden):
+            target = crowd[h.target]
+            q = quality.measure(rgb, result.image, target, str(h.identity), embeddings)
+            size = target.quality["size"]
+            rows.append(
+                {
+                    "fit": h.fit.score,
+                    "rank": q.rank,
+                    "detected": float(q.detected),
+                    "sharp": q.sharpness_ratio,
+                    "noise": q.noise_ratio,
+                    "neck": q.colour_neck,
+                    "forehead": q.colour_forehead,
+                    "expr": q.expression_change,
+                }
+            )
+            print(
+                f"    {str(h.identity)[:18]:<18} {size:>4.0f}px fit {h.fit.score:.2f} {h.fit.verdict:<4} "
+                f"rank {q.rank or '-'} detected {'yes' if q.detected else 'NO '} sharp {q.sharpness_ratio:.2f} "
+                f"noise {q.noise_ratio:.2f} neck {q.colour_neck:.0f} ({q.colour_neck_before:.0f}) "
+                f"forehead {q.colour_forehead:.0f} ({q.colour_forehead_before:.0f}) expr {q.expression_change:.2f}"
+            )
+            _write_crop(out_dir / f"{stem}-crop{index}.png", rgb, result.image, target)
+    if rows:
+
+        def median(key: str) -> float:
+            return float(np.nanmedian([row[key] for row in rows]))
+
+        ranked_first = sum(1 for row in rows if row["rank"] == 1)
+        detected = sum(1 for row in rows if row["detected"])
+        _line(
+            "medians: fit / sharpness / noise ratio",
+            f"{median('fit'):.2f} / {median('sharp'):.2f} / {median('noise'):.2f}",
+        )
+        _line(
+            "medians: colour to neck / forehead / expression",
+            f"{median('neck'):.1f} / {median('forehead'):.1f} / {median('expr'):.2f}",
+        )
+        _line("identity: nearest the friend / still detected", f"{ranked_first}/{len(rows)} / {detected}/{len(rows)}")
+
+
+def _write_crop(path: Path, before: np.ndarray, after: np.ndarray, target: faces.Face) -> None:
+    """Write the face before and after, side by side with context, enlarged to about 240 px high."""
+    left, top, box_w, box_h = target.box
+    pad = box_w
+    y0, x0 = max(0, top - pad), max(0, left - pad)
+    pair = np.hstack(
+        [
+            before[y0 : top + box_h + pad, x0 : left + box_w + pad],
+            after[y0 : top + box_h + pad, x0 : left + box_w + pad],
+        ]
+    )
+    scale = max(1, 240 // max(1, pair.shape[0]))
+    pair = cv2.resize(pair, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    cv2.imwrite(str(path), cv2.cvtColor(pair, cv2.COLOR_RGB2BGR))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the benchmark."""
     parser = argparse.ArgumentParser(prog="python -m swaps.pipeline.bench", description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared test photos (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("bench-output"), help="folder for sample swaps")
+    parser.add_argument("--swap-only", action="store_true", help="only the swap-quality block")
+    parser.add_argument("--difficulty", choices=("easy", "normal", "hard"), default="normal")
     args = parser.parse_args(argv)
     if not (args.data / "identities" / "labels.csv").is_file():
         print(f"error: no test photos in {args.data}; pass --data", file=sys.stderr)
         return 2
-    return run(args.data, args.out)
+    return run(args.data, args.out, args.swap_only, args.difficulty)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from . import batch, faces, identities, images, matching, swap
+from . import batch, faces, fit, hiding, identities, images, swap
 
 
 class CommandError(Exception):
@@ -83,13 +83,8 @@ def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
     for (path, face), label in zip(flat, labels, strict=True):
         if label >= 0:
             members.setdefault(label, []).append((path, face))
-    # Identities with a usable face, most photographed first: those are the friends people know best.
-    chosen = sorted(
-        (label for label, items in members.items() if any(face.usable for _, face in items)),
-        key=lambda label: (-len(members[label]), label),
-    )
-    if args.count is not None:
-        chosen = chosen[: args.count]
+    # Friends with a usable face; which of them are hidden is the fit's choice (--count keeps the best-fitting).
+    chosen = sorted(label for label, items in members.items() if any(face.usable for _, face in items))
     if not chosen:
         raise CommandError("no usable friend face found: use sharper, larger, front-facing photos")
     try:
@@ -97,40 +92,37 @@ def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
     except images.ImageError as exc:
         raise CommandError(f"{args.crowd}: {exc}") from exc
     crowd = faces.detect_faces(crowd_rgb)
-    if len(crowd) < len(chosen):
+    wanted = len(chosen) if args.count is None else min(args.count, len(chosen))
+    if len(crowd) < wanted:
         raise CommandError(
-            f"{args.crowd}: only {len(crowd)} faces found for {len(chosen)} friends; use a bigger crowd or --count"
+            f"{args.crowd}: only {len(crowd)} faces found for {wanted} friends; use a bigger crowd or --count"
         )
     height, width = crowd_rgb.shape[:2]
-    sources: dict[Hashable, tuple[str, faces.Face]] = {}
-    for label in chosen:
-        candidates = [item for item in members[label] if item[1].usable]
-        sources[label] = candidates[swap.best_source([face for _, face in candidates])]
-    matches = matching.assign(
-        {label: np.array([face.embedding for _, face in members[label]]) for label in chosen},
+    friends: dict[Hashable, list[faces.Face]] = {label: [face for _, face in members[label]] for label in chosen}
+    result = hiding.hide_friends(
+        crowd_rgb,
         crowd,
-        image_size=(width, height),
-        source_yaws={label: float(sources[label][1].quality.get("yaw", 0.0)) for label in chosen},
+        friends,
+        lambda label, index: images.load_image(members[cast(int, label)][index][0]),
+        count=args.count,
+        seed=args.seed,
+        difficulty=args.difficulty,
     )
-    # Now that each friend's target is known, prefer the friend's photo whose head is turned like the target's.
-    for m in matches:
-        candidates = [item for item in members[cast(int, m.identity)] if item[1].usable]
-        sources[m.identity] = candidates[swap.best_source([face for _, face in candidates], crowd[m.target])]
-    pairs = [(images.load_image(sources[m.identity][0]), sources[m.identity][1], crowd[m.target]) for m in matches]
-    result = swap.swap_faces(crowd_rgb, pairs)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_bytes(images.encode_jpeg(result))
+    Path(args.out).write_bytes(images.encode_jpeg(result.image))
     hidden = [
         {
-            "identity": cast(int, m.identity),  # keys are the cluster labels chosen above
-            "source": sources[m.identity][0],
-            "box": [int(v) for v in crowd[m.target].box],
-            "box_norm": [round(v, 6) for v in swap.answer_box(crowd[m.target], (width, height))],
-            "distance": round(m.distance, 6),
+            "identity": cast(int, h.identity),  # keys are the cluster labels chosen above
+            "source": members[cast(int, h.identity)][h.source][0],
+            "box": [int(v) for v in crowd[h.target].box],
+            "box_norm": [round(v, 6) for v in swap.answer_box(crowd[h.target], (width, height))],
+            "distance": round(h.fit.distance, 6),
+            "fit": h.fit.as_json(),
         }
-        for m in matches
+        for h in result.hidden
     ]
-    return {"out": args.out, "hidden": hidden}
+    unplaced = {str(key): why for key, why in result.unplaced.items()}
+    return {"out": args.out, "hidden": hidden, "unplaced": unplaced}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,7 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--friends", nargs="+", required=True, help="friends' photos or folders")
     command.add_argument("--crowd", required=True, help="the crowd photo")
     command.add_argument("--out", required=True, help="where to write the result JPEG")
-    command.add_argument("--count", type=int, default=None, help="how many friends to hide (default: all)")
+    command.add_argument(
+        "--count",
+        type=int,
+        default=None,
+        help="how many friends to hide: the best-fitting ones (default: all that fit)",
+    )
+    command.add_argument(
+        "--difficulty", choices=fit.DIFFICULTIES, default="normal", help="easy: larger faces; hard: smaller ones"
+    )
+    command.add_argument("--seed", type=int, default=None, help="re-roll the placement among near-equal ones")
     command.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     return parser
 
