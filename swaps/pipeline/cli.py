@@ -72,19 +72,25 @@ def cmd_cluster(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
-    paths = _paths(args.friends)
-    if not Path(args.crowd).is_file():
-        raise CommandError(f"{args.crowd}: no such file")
-    found = _detect(paths, args.workers)
+def friends_from_photos(paths: list[str], workers: int | None) -> dict[int, list[tuple[str, faces.Face]]]:
+    """Return the people found in ``paths`` (cluster label -> (photo, face) pairs), those with a usable face only."""
+    found = _detect(paths, workers)
     labels = _cluster(found, paths)
     members: dict[int, list[tuple[str, faces.Face]]] = {}
     flat = [(path, face) for path, per in zip(paths, found, strict=True) for face in per]
     for (path, face), label in zip(flat, labels, strict=True):
         if label >= 0:
             members.setdefault(label, []).append((path, face))
-    # Friends with a usable face; which of them are hidden is the fit's choice (--count keeps the best-fitting).
-    chosen = sorted(label for label, items in members.items() if any(face.usable for _, face in items))
+    return {label: items for label, items in sorted(members.items()) if any(face.usable for _, face in items)}
+
+
+def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
+    paths = _paths(args.friends)
+    if not Path(args.crowd).is_file():
+        raise CommandError(f"{args.crowd}: no such file")
+    members = friends_from_photos(paths, args.workers)
+    # Which of the friends are hidden is the fit's choice (--count keeps the best-fitting).
+    chosen = list(members)
     if not chosen:
         raise CommandError("no usable friend face found: use sharper, larger, front-facing photos")
     try:

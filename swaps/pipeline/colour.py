@@ -9,20 +9,25 @@ import numpy as np
 
 from . import masks
 
-# Low-frequency light: the friend's face takes the target's shading, blurred over this fraction of the face size.
-# Measured on group-cc0.jpg (median cheek colour off by, jennifer_aniston/img56.jpg): 0.5 -> 10, 0.3 -> 5, 0.2 -> 2
-# Lab units, with all three swaps still nearer the friend.
-LIGHT_BLUR_FRACTION = 0.2
+# Low-frequency light: the friend's face takes the target's shading, compared over the target's skin and both faces'
+# features and blurred with a kernel this fraction of the face size. At 0.2 over skin alone a top-lit friend photo
+# kept black eye sockets on a frontally lit crowd face (matt_damon/img33.jpg); 0.35 with the features takes the
+# target's light into them while the cheek colour stays within a few Lab units (tests/pipeline/test_swap.py).
+LIGHT_BLUR_FRACTION = 0.35
 LIGHT_MAX_SHIFT = 25.0  # in Lab lightness units (0..100): enough for a shadowed cheek, not for a hand in front
-# Spread ratios: lightness may follow a flat-lit or contrasty crowd face within these bounds. Colour spread is
+# Spread ratios: lightness may follow a flat-lit or contrasty crowd face within these bounds (up to 1.6 made a
+# friend's eye sockets black on a frontally lit face: the shading is the light transfer's job). Colour spread is
 # never widened: scaling a* and b* up turned lipstick into neon pink (issue 11: "over-saturated pink").
-L_SPREAD = (0.6, 1.6)
+L_SPREAD = (0.75, 1.25)
 CHROMA_SPREAD = (0.6, 1.0)
 # Weights (L*, a*, b*) with which a feature takes the target's own colour relative to the skin: the lips their colour
 # and half their lightness offset (no neon lipstick on a bare face); the eyes most of their colour (blue eyes on a
 # brown-eyed face stood out in the crowd crops) but their own whites.
 LIPS = (0.5, 1.0, 1.0)
 EYES = (0.0, 0.7, 0.7)
+# The largest shift (Lab units) a feature's colour takes: a small dark eye's colour is mostly noise and a full shift
+# painted a red band across a friend's eyes.
+MAX_FEATURE_SHIFT = {LIPS: 15.0, EYES: 5.0}
 
 
 def _odd(value: float) -> int:
@@ -86,7 +91,8 @@ def _match_feature(
     dst_skin = np.median(dst_lab[skin], axis=0)
     src_offset = np.median(src_lab[src_region], axis=0) - src_skin
     dst_offset = np.median(dst_lab[dst_region], axis=0) - dst_skin
-    shift = (dst_offset - src_offset) * np.asarray(weights, dtype=np.float32)
+    limit = MAX_FEATURE_SHIFT.get(weights, 10.0)
+    shift = np.clip((dst_offset - src_offset) * np.asarray(weights, dtype=np.float32), -limit, limit)
     size = max(1.0, float(np.sqrt(src_region.sum())) * 0.15)
-    soft = np.minimum(cv2.GaussianBlur(src_region.astype(np.float32), (0, 0), size) * 1.5, 1.0)
+    soft = cv2.GaussianBlur(src_region.astype(np.float32), (0, 0), size)
     src_lab += soft[..., None] * shift[None, None, :]

@@ -138,7 +138,7 @@ def pair_fit(
     if traits.expression_of(target).mouth_is_open and not has_open:
         penalties.append((0.05, "open mouth kept from the crowd face"))
 
-    size = float(target.quality.get("size", np.sqrt(target.box[2] * target.box[3])))
+    size = face_size(target)
     floor_px = MIN_FACE_PX[difficulty]
     if size < floor_px:
         vetoes.append(f"face too small to recognise ({size:.0f} px < {floor_px:.0f} px)")
@@ -160,6 +160,12 @@ def pair_fit(
     elif not vetoes and score < FLOOR:
         reasons.insert(0, "below the fit floor")
     return Fit(score=score, verdict=verdict, reasons=reasons, allowed=allowed, distance=distance)
+
+
+def face_size(face: Face) -> float:
+    """Return the face's size in px (the detector's, else the box's geometric mean)."""
+    size = face.quality.get("size")
+    return float(size) if size is not None else float(np.sqrt(face.box[2] * face.box[3]))
 
 
 def _touches_edge(face: Face, image_size: tuple[int, int], margin: float = 0.02) -> bool:

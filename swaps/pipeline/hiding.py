@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 import numpy as np
 
 from . import fit, matching, quality, swap, traits
 from .faces import Face
+
+Key = TypeVar("Key", bound=Hashable)
 
 # How many of a friend's photos are tried on one face before the face is given up as unrecognisable.
 SOURCES_TRIED = 2
@@ -47,14 +50,14 @@ def annotate_missing(rgb: np.ndarray, found: Sequence[Face]) -> None:
 def hide_friends(
     crowd_rgb: np.ndarray,
     crowd: Sequence[Face],
-    friends: Mapping[Hashable, Sequence[Face]],
-    load_photo: Callable[[Hashable, int], np.ndarray],
+    friends: Mapping[Key, Sequence[Face]],
+    load_photo: Callable[[Key, int], np.ndarray],
     *,
     count: int | None = None,
-    pins: Mapping[Hashable, int] | None = None,
+    pins: Mapping[Key, int] | None = None,
     seed: int | None = None,
     difficulty: str = "normal",
-    room: Mapping[Hashable, np.ndarray] | None = None,
+    room: Mapping[Key, np.ndarray] | None = None,
     verify: bool = True,
     progress: Callable[[float, str], None] | None = None,
 ) -> Result:
@@ -65,9 +68,9 @@ def hide_friends(
     a swapped face that, embedded again, is not nearest its friend is undone and the friend reported unplaced.
     """
     annotate_missing(crowd_rgb, crowd)
-    photos: dict[tuple[Hashable, int], np.ndarray] = {}
+    photos: dict[tuple[Key, int], np.ndarray] = {}
 
-    def photo(key: Hashable, index: int) -> np.ndarray:
+    def photo(key: Key, index: int) -> np.ndarray:
         if (key, index) not in photos:
             photos[(key, index)] = load_photo(key, index)
         return photos[(key, index)]
@@ -80,7 +83,7 @@ def hide_friends(
     placement = matching.place(
         friends, crowd, image_size=(width, height), difficulty=difficulty, pins=pins, seed=seed, count=count
     )
-    people = dict(room) if room is not None else {}
+    people: dict[Key, np.ndarray] = dict(room) if room is not None else {}
     for key, found in friends.items():
         people.setdefault(key, np.array([face.embedding for face in found]))
     canvas = np.ascontiguousarray(crowd_rgb, dtype=np.uint8).copy()
@@ -90,11 +93,12 @@ def hide_friends(
     for done, match in enumerate(placement.matches):
         if progress is not None:
             progress(done / total, f"swapping face {done + 1} of {total}")
-        found = list(friends[match.identity])
+        friend = cast(Key, match.identity)  # place() returns the keys it was given
+        found = list(friends[friend])
         target = crowd[match.target]
         for attempt, index in enumerate(_sources_for(found, target)):
-            result = swap._swap_one(canvas, photo(match.identity, index), found[index], target, seed=done)
-            rank = _rank(result, target, match.identity, people) if verify else 1
+            result = swap._swap_one(canvas, photo(friend, index), found[index], target, seed=done)
+            rank = _rank(result, target, friend, people) if verify else 1
             if rank == 1 or not verify:
                 canvas = result
                 assert match.fit is not None
@@ -119,7 +123,7 @@ def _sources_for(found: Sequence[Face], target: Face) -> list[int]:
     return order
 
 
-def _rank(result: np.ndarray, target: Face, key: Hashable, people: Mapping[Hashable, np.ndarray]) -> int:
+def _rank(result: np.ndarray, target: Face, key: Key, people: Mapping[Key, np.ndarray]) -> int:
     """Return the friend's rank among ``people`` for the swapped face (0 when it is no longer found)."""
     again = quality.reembed(result, target)
     if again is None:

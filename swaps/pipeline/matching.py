@@ -86,7 +86,7 @@ def place(
     allowed = np.array([[f.allowed for f in table[key]] for key in keys])
     if seed is not None:
         scores = scores + np.random.default_rng(seed).uniform(0.0, REROLL_JITTER, scores.shape)
-    sizes = np.array([float(face.quality.get("size", np.sqrt(face.box[2] * face.box[3]))) for face in crowd])
+    sizes = np.array([fit.face_size(face) for face in crowd])
     lean = SIZE_PREFERENCE[difficulty] * np.clip(sizes - fit.MIN_FACE_PX[difficulty], 0.0, 40.0)
     cost = np.where(allowed, 1.0 - scores - lean[None, :], FORBIDDEN)
     unplaced: dict[Hashable, str] = {}

@@ -36,7 +36,7 @@ def occluder_mask(rgb: np.ndarray, landmarks: np.ndarray, face_outline: np.ndarr
     cv2.fillConvexPoly(face, cv2.convexHull(np.round(face_outline).astype(np.int32)), 255)
     face_size = float(max(np.ptp(face_outline, axis=0)))
     features = masks.features_mask(shape, landmarks[:68], face_size * FEATURE_GROW) > 0
-    candidate = ((skin < 0.15) & (face > 0) & ~features).astype(np.uint8)
+    candidate: np.ndarray = ((skin < 0.15) & (face > 0) & ~features).astype(np.uint8)
     radius = max(1, int(face_size * 0.015))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     candidate = cv2.morphologyEx(candidate, cv2.MORPH_OPEN, kernel)

@@ -40,7 +40,7 @@ def reembed(rgb: np.ndarray, target: faces.Face) -> faces.Face | None:
     pad = max(width, height)
     x0, y0 = max(0, left - pad), max(0, top - pad)
     x1, y1 = min(rgb.shape[1], left + width + pad), min(rgb.shape[0], top + height + pad)
-    size = float(target.quality.get("size", np.sqrt(width * height)))
+    size = fit.face_size(target)
     found = faces.detect_faces(rgb[y0:y1, x0:x1], min_face_px=max(20, int(size * 0.7)))
     best, overlap = None, 0.0
     for face in found:

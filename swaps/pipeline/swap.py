@@ -97,8 +97,28 @@ def _close_mouth(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Return ``rgb`` with the mouth interior (teeth, tongue) painted over from the lips around it."""
     inner = _polygon(rgb.shape[:2], landmarks[warp.INNER_LIPS])
     size = float(np.ptp(landmarks[48:60, 0]))
-    inner = cv2.dilate(inner, _disc(size * 0.04))
+    inner = cv2.dilate(inner, _disc(size * 0.06))
     return cv2.inpaint(np.ascontiguousarray(rgb), inner, max(2.0, size * 0.08), cv2.INPAINT_TELEA)
+
+
+def _remove_lip_glints(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Return ``rgb`` with bright glints on the lips (gloss, a flash) painted over from the lip around them."""
+    # A glint on a friend's lower lip, shrunk onto a crowd face, reads as a white line across the mouth.
+    shape = (rgb.shape[0], rgb.shape[1])
+    lips = (masks.features_mask(shape, landmarks, 0, (warp.OUTER_LIPS,)) > 0) & ~(
+        _polygon(shape, landmarks[warp.INNER_LIPS]) > 0
+    )
+    if lips.sum() < 20:
+        return rgb
+    lightness = masks.to_lab(rgb)[..., 0]
+    values = lightness[lips]
+    limit = float(np.median(values)) + max(8.0, 1.5 * float(np.std(values)))
+    glints = (lips & (lightness > limit)).astype(np.uint8) * 255
+    if not glints.any():
+        return rgb
+    size = float(np.ptp(landmarks[48:60, 0]))
+    glints = cv2.dilate(glints, _disc(size * 0.02))
+    return cv2.inpaint(np.ascontiguousarray(rgb), glints, max(2.0, size * 0.05), cv2.INPAINT_TELEA)
 
 
 def _points(source: Face, target: Face, keep_mouth: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -124,7 +144,8 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     # An open-mouthed target keeps its own teeth and tongue unless the friend's photo shows theirs; a closed one
     # gets the friend's lips closed (teeth squeezed into a closed mouth were the white line across the lips).
     keep_mouth = target_expr.mouth_is_open and not source_expr.mouth_is_open
-    close_mouth = source_expr.mouth_open > 0.04 and not target_expr.mouth_is_open
+    # Lips the landmarks call closed may still part over a line of teeth, so a closed target always gets them closed.
+    close_mouth = not target_expr.mouth_is_open
     src_all, dst_all, tgt_all = _points(source, target, keep_mouth)
     face_size = float(max(*np.ptp(dst_all, axis=0), 8.0))
     margin = int(face_size * 0.6) + 8
@@ -160,6 +181,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         local_src = local_src * shrink_by
     if close_mouth:
         src_crop = _close_mouth(src_crop, local_src[:68])
+    src_crop = _remove_lip_glints(src_crop, local_src[:68])
 
     # The friend's skin likelihood travels with the pixels through the warp, as a fourth channel.
     src_skin = masks.skin_likelihood(src_crop, local_src[:68]) * 255.0
@@ -210,7 +232,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         stats_region,
         big_size,
         features=[(warped_lips & (mask > 0), target_lips, colour.LIPS), (friend_eyes, target_eyes, colour.EYES)],
-        light_region=(roi_skin > 0.5) & (mask > 0) & (features == 0),
+        light_region=(mask > 0) & ((roi_skin > 0.3) | (features > 0)),
     )
     corrected_u8 = np.clip(corrected + 0.5, 0, 255).astype(np.uint8)
 
