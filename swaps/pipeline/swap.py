@@ -113,7 +113,7 @@ def _remove_lip_glints(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     lightness = masks.to_lab(rgb)[..., 0]
     values = lightness[lips]
     limit = float(np.median(values)) + max(8.0, 1.5 * float(np.std(values)))
-    glints = (lips & (lightness > limit)).astype(np.uint8) * 255
+    glints: np.ndarray = (lips & (lightness > limit)).astype(np.uint8) * 255
     if not glints.any():
         return rgb
     size = float(np.ptp(landmarks[48:60, 0]))
