@@ -9,7 +9,7 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import batch, faces, hiding, identities, images, matching, quality
+from . import batch, faces, hiding, identities, images, matching, quality, swap
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -122,6 +122,7 @@ def run(data: Path, out_dir: Path, swap_only: bool = False, difficulty: str = "n
     if swap_only:
         people, embeddings = _people(paths, truth, batch.detect_files(paths))
         swap_quality(data, out_dir, people, embeddings, difficulty)
+        recognisable_sizes(data, people, embeddings)
         return 0
 
     print("models")
@@ -203,6 +204,7 @@ def run(data: Path, out_dir: Path, swap_only: bool = False, difficulty: str = "n
         _line(name, f"{verdict} (distance {placed.distance:.3f}, {len(crowd)} crowd faces)")
 
     swap_quality(data, out_dir, people, embeddings)
+    recognisable_sizes(data, people, embeddings)
 
     print("memory")
     _line("peak RSS of this process so far", f"{_peak_mb():.0f} MB")
@@ -290,6 +292,56 @@ def swap_quality(
             f"{median('neck'):.1f} / {median('forehead'):.1f} / {median('expr'):.2f}",
         )
         _line("identity: nearest the friend / still detected", f"{ranked_first}/{len(rows)} / {detected}/{len(rows)}")
+
+
+RECOGNISABLE_SIZES = (20, 24, 28, 32, 36, 44, 56)
+
+
+def recognisable_sizes(
+    data: Path, people: dict[str, list[tuple[str, faces.Face]]], embeddings: dict[str, np.ndarray]
+) -> None:
+    """Print, per face size, how often a swapped friend is still nearest that friend among the room's people.
+
+    Targets are the shared crowd faces of 44 px and more and one portrait of each of the 13 people (swapped with the
+    best-fitting other person: the face's own person is then in the room too, the hardest case).
+    """
+    print("recognisable size: best-fitting friend swapped onto faces shrunk to each size, embedded again")
+    friends: dict[str, list[faces.Face]] = {person: [face for _, face in items] for person, items in people.items()}
+    for items in people.values():
+        for photo, face in items:
+            if "expr_mouth_open" not in face.quality:
+                hiding.annotate_missing(images.load_image(photo), [face])
+    targets: list[tuple[np.ndarray, faces.Face, str | None]] = []
+    crowd_paths = [data / "crowds" / name for name in ("group-cc0.jpg", "selfie-many-people.jpg", "couple.jpg")]
+    for path in crowd_paths + sorted((data / "crowds" / "voc").glob("*.jpg")):
+        rgb = images.load_image(path)
+        found = [
+            face for face in faces.detect_faces(rgb) if faces.can_host(face.quality) and face.quality["size"] >= 44
+        ]
+        hiding.annotate_missing(rgb, found)
+        targets.extend((rgb, face, None) for face in found)
+    for person, items in sorted(people.items()):
+        photo, face = max(items, key=lambda item: item[1].quality["size"])
+        targets.append((images.load_image(photo), face, person))
+    trials: dict[int, list[bool]] = {size: [] for size in RECOGNISABLE_SIZES}
+    for rgb, target, own in targets:
+        table = matching.fits({k: v for k, v in friends.items() if k != own}, [target], difficulty="hard")
+        # A friend who really is this person would be recognisable at any size: not a fair trial.
+        allowed = [(f[0].score, name) for name, f in table.items() if f[0].allowed and f[0].distance >= 0.5]
+        if not allowed:
+            continue
+        friend = max(allowed)[1]
+        items = people[friend]
+        source_path, source = items[swap.best_source([face for _, face in items], target)]
+        source_rgb = images.load_image(source_path)
+        room: dict[Hashable, np.ndarray] = {name: vectors for name, vectors in embeddings.items()}
+        for size in RECOGNISABLE_SIZES:
+            if size <= target.quality["size"]:
+                trials[size].append(quality.recognisable_at(rgb, target, friend, source_rgb, source, room, size))
+    for size, results in trials.items():
+        if results:
+            rate = f"{sum(results)}/{len(results)} = {sum(results) / len(results):.0%}"
+            _line(f"{size} px faces: nearest the friend", rate)
 
 
 def _write_crop(path: Path, before: np.ndarray, after: np.ndarray, target: faces.Face) -> None:

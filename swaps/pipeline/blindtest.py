@@ -43,11 +43,12 @@ def _crop(rgb: np.ndarray, face: faces.Face) -> np.ndarray:
 
 
 def _untouched_partner(crowd: Sequence[faces.Face], used: set[int], size: float) -> int | None:
-    """Return the crowd face nearest in size to ``size`` that is neither swapped nor picked yet, or None."""
-    free = [i for i, face in enumerate(crowd) if i not in used and faces.can_host(face.quality)]
+    """Return the untouched crowd face nearest in size to ``size`` (whole faces first), or None."""
+    free = [i for i, face in enumerate(crowd) if i not in used and face.quality.get("inside", 1.0) >= 0.9]
     if not free:
         return None
-    return min(free, key=lambda i: abs(float(crowd[i].quality["size"]) - size))
+    # A face of another size would be told apart by its size alone.
+    return min(free, key=lambda i: (not faces.can_host(crowd[i].quality), abs(float(crowd[i].quality["size"]) - size)))
 
 
 def _grid(tiles: list[tuple[int, np.ndarray]]) -> np.ndarray:
@@ -96,6 +97,10 @@ def make(
         used = {h.target for h in result.hidden}
         for h in result.hidden:
             target = crowd[h.target]
+            partner = _untouched_partner(crowd, used, float(target.quality["size"]))
+            if partner is None:
+                continue  # half swapped, half untouched: a swap without an untouched face of its photo is left out
+            used.add(partner)
             items.append(
                 {
                     "crop": _crop(shown, target),
@@ -106,17 +111,14 @@ def make(
                     "fit": h.fit.as_json(),
                 }
             )
-            partner = _untouched_partner(crowd, used, float(target.quality["size"]))
-            if partner is not None:
-                used.add(partner)
-                items.append(
-                    {
-                        "crop": _crop(shown, crowd[partner]),
-                        "swapped": False,
-                        "crowd": crowd_path,
-                        "box": [int(v) for v in crowd[partner].box],
-                    }
-                )
+            items.append(
+                {
+                    "crop": _crop(shown, crowd[partner]),
+                    "swapped": False,
+                    "crowd": crowd_path,
+                    "box": [int(v) for v in crowd[partner].box],
+                }
+            )
     order = np.random.default_rng(seed).permutation(len(items))
     (out / "crops").mkdir(parents=True, exist_ok=True)
     (out / "key").mkdir(parents=True, exist_ok=True)

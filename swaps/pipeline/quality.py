@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
-from . import expression, faces, fit, masks, texture, traits
+from . import expression, faces, fit, texture, traits
 
 CHEEKS = traits.CHEEKS
 
@@ -136,6 +136,31 @@ def measure(
     )
 
 
-def skin_pixels(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """Return a boolean mask of the cheeks, nose and brow-gap skin of the face at ``landmarks``."""
-    return masks.skin_sample_mask(rgb.shape[:2], np.asarray(landmarks, dtype=np.float64).reshape(-1, 2)[:68]) > 0
+def scaled(face: faces.Face, factor: float) -> faces.Face:
+    """Return ``face`` as it is in its photo resized by ``factor`` (box, landmarks and size scaled)."""
+    left, top, width, height = face.box
+    box = (round(left * factor), round(top * factor), max(1, round(width * factor)), max(1, round(height * factor)))
+    quality = {**face.quality, "size": float(face.quality.get("size", width)) * factor}
+    return faces.Face(box=box, landmarks=face.landmarks * factor, embedding=face.embedding, quality=quality)
+
+
+def recognisable_at(
+    rgb: np.ndarray,
+    target: faces.Face,
+    friend: Hashable,
+    source_rgb: np.ndarray,
+    source: faces.Face,
+    people: Mapping[Hashable, np.ndarray],
+    size: float,
+) -> bool:
+    """Return whether ``friend`` swapped onto ``target`` shrunk to ``size`` px is still nearest that friend."""
+    from . import swap
+
+    factor = size / fit.face_size(target)
+    small = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    shrunk = scaled(target, factor)
+    result = swap.swap_faces(small, [(source_rgb, source, shrunk)])
+    again = reembed(result, shrunk)
+    if again is None:
+        return False
+    return min(people, key=lambda name: fit.identity_distance(people[name], again.embedding)) == friend
