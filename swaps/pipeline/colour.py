@@ -21,13 +21,14 @@ LIGHT_MAX_SHIFT = 25.0  # in Lab lightness units (0..100): enough for a shadowed
 L_SPREAD = (0.75, 1.25)
 CHROMA_SPREAD = (0.6, 1.0)
 # Weights (L*, a*, b*) with which a feature takes the target's own colour relative to the skin: the lips their colour
-# and half their lightness offset (no neon lipstick on a bare face); the eyes most of their colour (blue eyes on a
+# and most of their lightness offset (no neon lipstick on a bare face, no pale glossy lip as a white line on a dark
+# mouth); the eyes most of their colour (blue eyes on a
 # brown-eyed face stood out in the crowd crops) but their own whites.
-LIPS = (0.5, 1.0, 1.0)
+LIPS = (0.8, 1.0, 1.0)
 EYES = (0.0, 0.7, 0.7)
 # The largest shift (Lab units) a feature's colour takes: a small dark eye's colour is mostly noise and a full shift
 # painted a red band across a friend's eyes.
-MAX_FEATURE_SHIFT = {LIPS: 15.0, EYES: 5.0}
+MAX_FEATURE_SHIFT = {LIPS: 30.0, EYES: 5.0}
 
 
 def _odd(value: float) -> int:

@@ -115,9 +115,12 @@ def place(
             unplaced.setdefault(key, _why_not(table[key]))
             continue
         matches.append(Match(identity=key, target=int(c), distance=pair.distance, cost=1.0 - pair.score, fit=pair))
-    for key in keys:
+    for row, key in enumerate(keys):
         if key not in unplaced and all(m.identity != key for m in matches):
-            unplaced[key] = "every face that fits went to a friend who fits it better"
+            if allowed[row].any():
+                unplaced[key] = "every face that fits went to a friend who fits it better"
+            else:
+                unplaced[key] = _why_not(table[key])
     if count is not None and len(matches) > count:
         # The best-fitting friends for this crowd; place those again so they get the best faces among themselves.
         kept = sorted(matches, key=lambda m: -(m.fit.score if m.fit else 0.0))[:count]

@@ -1,4 +1,4 @@
-"""Find what covers a crowd face (a flag, a hand in a glove, another head, hair over the forehead) to keep it in front."""
+"""Find what covers a crowd face (a flag, a glove, another head, hair over the forehead, a beard) to keep it in front."""
 
 from __future__ import annotations
 
@@ -24,7 +24,16 @@ def occluder_mask(rgb: np.ndarray, landmarks: np.ndarray, face_outline: np.ndarr
     """
     shape = (rgb.shape[0], rgb.shape[1])
     empty = np.zeros(shape, dtype=np.float32)
-    model = masks.skin_model(rgb, landmarks)
+    # The skin is sampled above the nostrils only: on a bearded face the whole-face sample takes the beard for skin,
+    # and the beard, like a hand or a flag, is the target's and stays in front.
+    sample = masks.skin_sample_mask(shape, landmarks[:68]) > 0
+    rows = np.arange(shape[0], dtype=np.float64)[:, None]
+    cols = np.arange(shape[1], dtype=np.float64)[None, :]
+    left, right = landmarks[1], landmarks[15]
+    # Above the line through the face outline at nostril height (on the face's own tilt).
+    slope = (right[1] - left[1]) / (right[0] - left[0]) if abs(right[0] - left[0]) > 1e-6 else 0.0
+    sample &= rows < left[1] + (cols - left[0]) * slope
+    model = masks.skin_model_of(rgb, sample) or masks.skin_model(rgb, landmarks[:68])
     if model is None:
         return empty
     covariance = np.linalg.inv(model.inverse.astype(np.float64))
@@ -35,7 +44,9 @@ def occluder_mask(rgb: np.ndarray, landmarks: np.ndarray, face_outline: np.ndarr
     face = np.zeros(shape, dtype=np.uint8)
     cv2.fillConvexPoly(face, cv2.convexHull(np.round(face_outline).astype(np.int32)), 255)
     face_size = float(max(np.ptp(face_outline, axis=0)))
-    features = masks.features_mask(shape, landmarks[:68], face_size * FEATURE_GROW) > 0
+    # The lips are grown less than the rest: a moustache and beard around them are the target's and stay in front.
+    features = masks.features_mask(shape, landmarks[:68], face_size * FEATURE_GROW, masks.BROWS + masks.EYES) > 0
+    features |= masks.features_mask(shape, landmarks[:68], face_size * 0.02, (slice(27, 36), slice(48, 60))) > 0
     candidate: np.ndarray = ((skin < 0.15) & (face > 0) & ~features).astype(np.uint8)
     radius = max(1, int(face_size * 0.015))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))

@@ -32,6 +32,8 @@ WORK_FACE_PX = 160.0
 MAX_SUPERSAMPLE = 5.0
 # The source is shrunk to at most this multiple of the (working) target size first.
 SOURCE_OVERSAMPLE = 1.5
+# A lip pixel this much lighter (Lab L) than the lip around it is a glint.
+GLINT_MIN_LIGHTNESS = 4.0
 # Where the target's fine band replaces the friend's: skin, away from both faces' features by this fraction.
 GRAIN_FEATURE_GROW = 0.03
 
@@ -97,27 +99,31 @@ def _close_mouth(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Return ``rgb`` with the mouth interior (teeth, tongue) painted over from the lips around it."""
     inner = _polygon(rgb.shape[:2], landmarks[warp.INNER_LIPS])
     size = float(np.ptp(landmarks[48:60, 0]))
-    inner = cv2.dilate(inner, _disc(size * 0.06))
+    inner = cv2.dilate(inner, _disc(size * 0.08))
     return cv2.inpaint(np.ascontiguousarray(rgb), inner, max(2.0, size * 0.08), cv2.INPAINT_TELEA)
 
 
-def _remove_lip_glints(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """Return ``rgb`` with bright glints on the lips (gloss, a flash) painted over from the lip around them."""
+def _remove_lip_glints(rgb: np.ndarray, landmarks: np.ndarray, closing: bool) -> np.ndarray:
+    """Return ``rgb`` with bright glints on the lips (gloss, a flash) painted over from the lip around them.
+
+    With ``closing`` the mouth's interior is searched too (a mouth about to be closed keeps no teeth).
+    """
     # A glint on a friend's lower lip, shrunk onto a crowd face, reads as a white line across the mouth.
     shape = (rgb.shape[0], rgb.shape[1])
-    lips = (masks.features_mask(shape, landmarks, 0, (warp.OUTER_LIPS,)) > 0) & ~(
-        _polygon(shape, landmarks[warp.INNER_LIPS]) > 0
-    )
+    lips = masks.features_mask(shape, landmarks, 0, (warp.OUTER_LIPS,)) > 0
+    if not closing:
+        lips &= ~(_polygon(shape, landmarks[warp.INNER_LIPS]) > 0)
     if lips.sum() < 20:
         return rgb
+    size = float(np.ptp(landmarks[48:60, 0]))
     lightness = masks.to_lab(rgb)[..., 0]
-    values = lightness[lips]
-    limit = float(np.median(values)) + max(8.0, 1.5 * float(np.std(values)))
-    glints: np.ndarray = (lips & (lightness > limit)).astype(np.uint8) * 255
+    # A glint is a thin streak brighter than the lip around it: a white top-hat picks it out whatever the lip's
+    # own shade (a pale lower lip under a dark upper one hid it from a plain threshold).
+    streaks = lightness - cv2.morphologyEx(lightness, cv2.MORPH_OPEN, _disc(size * 0.06))
+    glints: np.ndarray = (cv2.dilate(lips.astype(np.uint8), _disc(2)) > 0) & (streaks > GLINT_MIN_LIGHTNESS)
     if not glints.any():
         return rgb
-    size = float(np.ptp(landmarks[48:60, 0]))
-    glints = cv2.dilate(glints, _disc(size * 0.02))
+    glints = cv2.dilate(glints.astype(np.uint8) * 255, _disc(size * 0.02))
     return cv2.inpaint(np.ascontiguousarray(rgb), glints, max(2.0, size * 0.05), cv2.INPAINT_TELEA)
 
 
@@ -179,9 +185,10 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         size = (max(1, round(src_crop.shape[1] * shrink_by)), max(1, round(src_crop.shape[0] * shrink_by)))
         src_crop = cv2.resize(src_crop, size, interpolation=cv2.INTER_AREA)
         local_src = local_src * shrink_by
+    # Glints first: closing the mouth paints from the lips around it, and a glint there would be smeared across it.
+    src_crop = _remove_lip_glints(src_crop, local_src[:68], close_mouth)
     if close_mouth:
         src_crop = _close_mouth(src_crop, local_src[:68])
-    src_crop = _remove_lip_glints(src_crop, local_src[:68])
 
     # The friend's skin likelihood travels with the pixels through the warp, as a fourth channel.
     src_skin = masks.skin_likelihood(src_crop, local_src[:68]) * 255.0
@@ -190,6 +197,10 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         np.dstack([src_crop.astype(np.float32), src_skin, src_lips]), local_src, local_dst, big.shape[:2]
     )
     warped, warped_skin, warped_lips = warped_all[..., :3], warped_all[..., 3] / 255.0, warped_all[..., 4] > 127
+    # Once more where the lips landed: a stretched triangle of the mouth can still carry a speck of glint.
+    warped = _remove_lip_glints(
+        np.clip(warped + 0.5, 0, 255).astype(np.uint8), local_dst[:68], close_mouth or keep_mouth
+    ).astype(np.float32)
     shape = (big.shape[0], big.shape[1])
     roi_skin = masks.skin_likelihood(big, local_target[:68])
 

@@ -20,6 +20,8 @@ INNER_LIPS = slice(60, 68)
 # The lips keep part of the target's shape (its expression): a friend's smile on a shouting face is the first thing
 # a viewer notices, and the mouth carries less of who someone is than the eyes and nose.
 OUTER_LIPS_WEIGHT = 0.5
+# No source triangle is magnified more than this (in area) onto the target.
+MAX_STRETCH = 30.0
 # MediaPipe Face Mesh's outline (face oval), in the mesh's own point order: it reaches the hairline.
 MESH_OVAL = [
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
@@ -93,6 +95,12 @@ def with_forehead(points: np.ndarray) -> np.ndarray:
     return np.vstack([points, forehead])
 
 
+def _area(triangle: np.ndarray) -> float:
+    """Return twice the signed area of a triangle (3 x 2)."""
+    edge_a, edge_b = triangle[1] - triangle[0], triangle[2] - triangle[0]
+    return float(edge_a[0] * edge_b[1] - edge_a[1] * edge_b[0])
+
+
 def warp_triangles(
     source: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, out_shape: tuple[int, int]
 ) -> np.ndarray:
@@ -108,9 +116,18 @@ def warp_triangles(
         if x1 <= x0 or y1 <= y0:
             continue
         local_dst = dst_tri - np.array([x0, y0], dtype=np.float32)
-        edge_a, edge_b = local_dst[1] - local_dst[0], local_dst[2] - local_dst[0]
-        if abs(float(edge_a[0] * edge_b[1] - edge_a[1] * edge_b[0])) < 1e-6:
-            continue  # a degenerate triangle (a closed mouth's inner lips) covers no pixel
+        if abs(_area(local_dst)) < 1e-6:
+            continue  # a degenerate triangle covers no pixel
+        wanted = max(1.0, abs(_area(local_dst)) / MAX_STRETCH)
+        if abs(_area(src_tri)) < wanted:
+            # A closed mouth's inner lips are a line in the friend's photo; opened on the target, that line would be
+            # stretched by a near-singular transform into bright streaks. Give it some height instead.
+            src_tri = src_tri.copy()
+            edge = src_tri[1] - src_tri[0]
+            length = max(float(np.linalg.norm(edge)), 1e-3)
+            normal = np.array([-edge[1], edge[0]], dtype=np.float32) / length
+            side = 1.0 if _area(src_tri) >= 0 else -1.0
+            src_tri[2] = src_tri[2] + normal * side * (wanted - abs(_area(src_tri))) / length
         matrix = cv2.getAffineTransform(src_tri, local_dst)
         patch = cv2.warpAffine(
             source_f, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
