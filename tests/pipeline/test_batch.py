@@ -17,7 +17,9 @@ def test_pool_finds_the_same_faces_as_one_process(identity_data: IdentityData) -
     pooled = batch.detect_files(paths, workers=2)
     serial = [batch.detect_file(path) for path in paths]
     assert [[face.box for face in per] for per in pooled] == [[face.box for face in per] for per in serial]
-    assert [[face.box for face in per] for per in pooled] == [[face.box for face in per] for per in identity_data.faces[:4]]
+    assert [[face.box for face in per] for per in pooled] == [
+        [face.box for face in per] for per in identity_data.faces[:4]
+    ]
 
 
 def test_single_threaded_caller_forks_warm_workers(tmp_path: Path) -> None:
@@ -35,7 +37,9 @@ def test_single_threaded_caller_forks_warm_workers(tmp_path: Path) -> None:
         "print(context.get_start_method(), warm)\n"
     )
     root = Path(__file__).resolve().parents[2]
-    result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["fork", "True"]
 
