@@ -45,6 +45,7 @@ class Fit:
     reasons: list[str]
     allowed: bool
     distance: float
+    vetoed: bool = False  # refused for what the face is (gender, skin, size), not for a low score
 
     def as_json(self) -> dict[str, object]:
         """Return the fit as plain JSON values."""
@@ -161,7 +162,7 @@ def pair_fit(
         reasons = ["looks alike" if likeness >= 0.6 else "plausible"]
     elif not vetoes and score < FLOOR:
         reasons.insert(0, "below the fit floor")
-    return Fit(score=score, verdict=verdict, reasons=reasons, allowed=allowed, distance=distance)
+    return Fit(score=score, verdict=verdict, reasons=reasons, allowed=allowed, distance=distance, vetoed=bool(vetoes))
 
 
 def face_size(face: Face) -> float:

@@ -136,7 +136,8 @@ def place(
 
 def _why_not(row: Sequence[fit.Fit]) -> str:
     """Return why no face took a friend: the reason of the least bad face."""
-    best = max(row, key=lambda f: f.score)
+    # The face that came nearest: one refused only for its score says more than a higher score refused outright.
+    best = max(row, key=lambda f: (not f.vetoed, f.score))
     return "no crowd face fits: " + "; ".join(best.reasons)
 
 

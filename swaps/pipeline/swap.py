@@ -35,7 +35,9 @@ SOURCE_OVERSAMPLE = 1.5
 # A lip pixel this much lighter (Lab L) than the lip around it is a glint.
 GLINT_MIN_LIGHTNESS = 4.0
 # Where the target's fine band replaces the friend's: skin, away from both faces' features by this fraction.
-GRAIN_FEATURE_GROW = 0.03
+GRAIN_FEATURE_GROW = 0.06
+GRAIN_FROM_PX = 90.0
+GRAIN_FULL_PX = 200.0
 
 
 def best_source(faces: Sequence[Face], target: Face | None = None) -> int:
@@ -294,7 +296,12 @@ def _keep_target_skin(
     grow = face_size * GRAIN_FEATURE_GROW
     features = np.maximum(masks.features_mask(shape, dst[:68], grow), masks.features_mask(shape, tgt[:68], grow))
     skin_weight = cv2.GaussianBlur((255 - features).astype(np.float32) / 255.0, (0, 0), max(0.6, grow))
-    face = texture.keep_fine_band(face, roi, skin_weight * (alpha > 0.05), face_size)
+    # On small faces the finest band is most of what a face is (at 36 px it is a pixel wide): taking the target's
+    # there brought back the stranger (nearer the stranger than the friend in 8 of 19 shared-crowd swaps), so it is
+    # taken in full only from faces of GRAIN_FULL_PX, and small faces get the target's grain level as noise.
+    share = float(np.clip((face_size - GRAIN_FROM_PX) / (GRAIN_FULL_PX - GRAIN_FROM_PX), 0.0, 1.0))
+    if share > 0:
+        face = texture.keep_fine_band(face, roi, share * skin_weight * (alpha > 0.05), face_size)
     region = (alpha > 0.5).astype(np.uint8)
     if region.sum() < 16:
         return face

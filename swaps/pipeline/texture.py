@@ -107,7 +107,14 @@ def match_noise(result: np.ndarray, target: np.ndarray, region: np.ndarray, seed
     # Independent noises add in quadrature; the grain is grey with a little colour, like a camera's.
     sigma = float(np.sqrt(max(wanted**2 - current**2, 0.0)))
     rng = np.random.default_rng(seed)
-    grain = rng.normal(0.0, sigma, result.shape[:2]).astype(np.float32)[..., None]
-    grain = grain + rng.normal(0.0, sigma * 0.3, result.shape).astype(np.float32)
+    grain = rng.normal(0.0, 1.0, result.shape[:2]).astype(np.float32)[..., None]
+    grain = grain + rng.normal(0.0, 0.3, result.shape).astype(np.float32)
     inside = (np.asarray(region, dtype=np.float32) > 0).astype(np.float32)[..., None]
-    return np.asarray(result, dtype=np.float32) + grain * inside
+    base = np.asarray(result, dtype=np.float32)
+    noisy = base + grain * inside * sigma
+    # The median-based estimate does not add up exactly in quadrature: correct the strength once from what came out.
+    reached = noise(noisy, region)
+    if reached < wanted * MATCHED[0] and reached > current:
+        sigma *= float(np.sqrt(max(wanted**2 - current**2, 0.0) / max(reached**2 - current**2, 1e-6)))
+        noisy = base + grain * inside * sigma
+    return noisy
