@@ -83,7 +83,8 @@ def make(
     items: list[dict[str, Any]] = []
     for crowd_path in crowd_paths:
         crowd_rgb = images.load_image(crowd_path)
-        crowd = faces.detect_faces(crowd_rgb)
+        # As the app finds crowd faces: down to the smallest that can host a friend.
+        crowd = faces.detect_faces(crowd_rgb, min_face_px=faces.HOST_MIN_SIZE_PX)
         result = hiding.hide_friends(
             crowd_rgb,
             crowd,

@@ -43,11 +43,13 @@ def match_colour(
     shading: float = 1.0,
     features: Sequence[tuple[np.ndarray, np.ndarray, tuple[float, float, float]]] = (),
     light_region: np.ndarray | None = None,
+    feature_trust: float = 1.0,
 ) -> np.ndarray:
     """Return ``warped`` with the target's skin tone over ``skin``, ``shading`` of its light and its feature colours.
 
     ``features`` are (friend's region in ``warped``, target's region in ``target``, Lab weights) triples;
-    ``light_region`` is where the light is compared (default ``skin``).
+    ``light_region`` is where the light is compared (default ``skin``); ``feature_trust`` (0..1) scales how far a
+    feature may shift (the lips of a 36 px face are a dozen pixels, their colour mostly the dark line between them).
     """
     if skin.sum() < 10:
         return np.clip(warped, 0, 255).astype(np.float32)
@@ -60,7 +62,7 @@ def match_colour(
         ratio = float(np.clip(float(dst_values.std()) / (float(src_values.std()) or 1.0), low, high))
         src_lab[..., channel] = (src_lab[..., channel] - float(src_values.mean())) * ratio + float(dst_values.mean())
     for friend_region, target_region, weights in features:
-        _match_feature(src_lab, dst_lab, skin, friend_region, target_region, weights)
+        _match_feature(src_lab, dst_lab, skin, friend_region, target_region, weights, feature_trust)
     # One mean per face cannot give a turned head its lit and its shadowed side: add the difference of the two
     # faces' skin lightness, blurred so it carries the light and not the stranger's features.
     # The friend's shadowed side is no skin to the friend's own skin model, so the light is compared wherever the
@@ -84,6 +86,7 @@ def _match_feature(
     src_region: np.ndarray,
     dst_region: np.ndarray,
     weights: tuple[float, float, float],
+    trust: float = 1.0,
 ) -> None:
     """Shift a friend's feature (in place) toward the target's colour of it relative to the skin, soft at the edges."""
     if src_region.sum() < 6 or dst_region.sum() < 6:
@@ -92,7 +95,7 @@ def _match_feature(
     dst_skin = np.median(dst_lab[skin], axis=0)
     src_offset = np.median(src_lab[src_region], axis=0) - src_skin
     dst_offset = np.median(dst_lab[dst_region], axis=0) - dst_skin
-    limit = MAX_FEATURE_SHIFT.get(weights, 10.0)
+    limit = MAX_FEATURE_SHIFT.get(weights, 10.0) * trust
     shift = np.clip((dst_offset - src_offset) * np.asarray(weights, dtype=np.float32), -limit, limit)
     size = max(1.0, float(np.sqrt(src_region.sum())) * 0.15)
     soft = cv2.GaussianBlur(src_region.astype(np.float32), (0, 0), size)

@@ -32,6 +32,11 @@ WORK_FACE_PX = 160.0
 MAX_SUPERSAMPLE = 5.0
 # The source is shrunk to at most this multiple of the (working) target size first.
 SOURCE_OVERSAMPLE = 1.5
+# Lips this far apart (gap over mouth width) show teeth: closed for a target whose lips are together.
+CLOSED_LIPS = 0.04
+# Faces this large (px) give their lips' and eyes' colour to the friend in full; smaller ones less (a 36 px old
+# woman's lips turned a friend's mouth into a blue blob).
+FEATURE_TRUST_PX = 90.0
 # A lip pixel this much lighter (Lab L) than the lip around it is a glint.
 GLINT_MIN_LIGHTNESS = 4.0
 # Where the target's fine band replaces the friend's: skin, away from both faces' features by this fraction.
@@ -98,11 +103,24 @@ def _polygon(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
 
 
 def _close_mouth(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """Return ``rgb`` with the mouth interior (teeth, tongue) painted over from the lips around it."""
+    """Return ``rgb`` with the mouth interior (teeth, tongue) painted over from the lips and a closed lips' line."""
     inner = _polygon(rgb.shape[:2], landmarks[warp.INNER_LIPS])
     size = float(np.ptp(landmarks[48:60, 0]))
     inner = cv2.dilate(inner, _disc(size * 0.08))
-    return cv2.inpaint(np.ascontiguousarray(rgb), inner, max(2.0, size * 0.08), cv2.INPAINT_TELEA)
+    closed = cv2.inpaint(np.ascontiguousarray(rgb), inner, max(2.0, size * 0.08), cv2.INPAINT_TELEA)
+    # Lips without the dark line where they meet read as one pouting blob: draw that line, from the darkest lip
+    # colour, along the middle of the inner lips.
+    lips = _polygon(rgb.shape[:2], landmarks[warp.OUTER_LIPS]) > 0
+    if lips.sum() < 10:
+        return closed
+    values = closed[lips].astype(np.float32)
+    dark = values[values.sum(axis=1) <= np.percentile(values.sum(axis=1), 10)].mean(axis=0) * 0.8
+    middle = [landmarks[48]] + [(landmarks[a] + landmarks[b]) / 2.0 for a, b in ((61, 67), (62, 66), (63, 65))]
+    line = np.zeros(rgb.shape[:2], dtype=np.uint8)
+    points = np.round(np.array([*middle, landmarks[54]])).astype(np.int32)
+    cv2.polylines(line, [points], False, 255, max(1, int(round(size * 0.025))), cv2.LINE_AA)
+    alpha = cv2.GaussianBlur(line, (0, 0), max(0.5, size * 0.01)).astype(np.float32)[..., None] / 255.0
+    return np.clip(closed * (1.0 - alpha) + dark * alpha + 0.5, 0, 255).astype(np.uint8)
 
 
 def _remove_lip_glints(rgb: np.ndarray, landmarks: np.ndarray, closing: bool) -> np.ndarray:
@@ -152,8 +170,8 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     # An open-mouthed target keeps its own teeth and tongue unless the friend's photo shows theirs; a closed one
     # gets the friend's lips closed (teeth squeezed into a closed mouth were the white line across the lips).
     keep_mouth = target_expr.mouth_is_open and not source_expr.mouth_is_open
-    # Lips the landmarks call closed may still part over a line of teeth, so a closed target always gets them closed.
-    close_mouth = not target_expr.mouth_is_open
+    # Parted lips show teeth; a friend whose lips are together keeps them (painting them over left a pouting blob).
+    close_mouth = not target_expr.mouth_is_open and source_expr.mouth_open > CLOSED_LIPS
     src_all, dst_all, tgt_all = _points(source, target, keep_mouth)
     face_size = float(max(*np.ptp(dst_all, axis=0), 8.0))
     margin = int(face_size * 0.6) + 8
@@ -188,7 +206,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         src_crop = cv2.resize(src_crop, size, interpolation=cv2.INTER_AREA)
         local_src = local_src * shrink_by
     # Glints first: closing the mouth paints from the lips around it, and a glint there would be smeared across it.
-    src_crop = _remove_lip_glints(src_crop, local_src[:68], close_mouth)
+    src_crop = _remove_lip_glints(src_crop, local_src[:68], not target_expr.mouth_is_open)
     if close_mouth:
         src_crop = _close_mouth(src_crop, local_src[:68])
 
@@ -246,6 +264,8 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         big_size,
         features=[(warped_lips & (mask > 0), target_lips, colour.LIPS), (friend_eyes, target_eyes, colour.EYES)],
         light_region=(mask > 0) & ((roi_skin > 0.3) | (features > 0)),
+        # A small face's lip and eye colours are a few pixels of mostly shadow: trust them from FEATURE_TRUST_PX.
+        feature_trust=float(np.clip(face_size / FEATURE_TRUST_PX, 0.2, 1.0)) ** 2,
     )
     corrected_u8 = np.clip(corrected + 0.5, 0, 255).astype(np.uint8)
 
