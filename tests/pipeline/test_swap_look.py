@@ -134,3 +134,47 @@ def test_what_covers_the_face_stays_in_front(crowd_faces, friend_faces, occluder
     assert np.abs(result.astype(int) - covered)[top : top + height, left : left + width].mean() > 5
     # Measured: 41 (flag) and 4.2 (fringe) grey levels before issue 11, under 0.5 now.
     assert np.abs(result.astype(int) - covered)[band].mean() < 2
+
+
+def _fake_mesh(landmarks: np.ndarray, seed: int) -> np.ndarray:
+    """Return 468 x 3 points standing in for a dense mesh: the oval on the outline, the rest inside the face."""
+    from scipy.spatial import ConvexHull, Delaunay
+
+    from swaps.pipeline import warp
+
+    points = warp.with_forehead(np.asarray(landmarks, dtype=np.float64)[:68])
+    hull = points[ConvexHull(points).vertices]
+    mesh = np.zeros((468, 3))
+    # The oval: evenly along the outline, in the mesh's own order.
+    closed = np.vstack([hull, hull[:1]])
+    lengths = np.r_[0, np.cumsum(np.linalg.norm(np.diff(closed, axis=0), axis=1))]
+    for k, index in enumerate(warp.MESH_OVAL):
+        at = lengths[-1] * k / len(warp.MESH_OVAL)
+        segment = min(int(np.searchsorted(lengths, at, side="right")) - 1, len(hull) - 1)
+        t = (at - lengths[segment]) / max(lengths[segment + 1] - lengths[segment], 1e-6)
+        mesh[index, :2] = closed[segment] * (1 - t) + closed[segment + 1] * t
+    rng = np.random.default_rng(seed)
+    triangles = Delaunay(points).simplices
+    rest = [i for i in range(468) if i not in set(warp.MESH_OVAL)]
+    for index in rest:
+        weights = rng.dirichlet([2.0, 2.0, 2.0])
+        mesh[index, :2] = weights @ points[triangles[rng.integers(len(triangles))]]
+    return mesh
+
+
+def test_a_dense_mesh_is_used_when_the_detector_gives_one(crowd_faces, friend_faces) -> None:
+    rgb, target = _target(crowd_faces, "group-cc0.jpg", 925)
+    source_rgb, source = _source(friend_faces, "george_clooney", "img40.jpg")
+    plain = swap.swap_faces(rgb, [(source_rgb, source, target)])
+    meshed_source = faces.Face(**{**source.__dict__})
+    meshed_target = faces.Face(**{**target.__dict__})
+    meshed_source.mesh = _fake_mesh(source.landmarks, 1)  # type: ignore[attr-defined]
+    meshed_target.mesh = _fake_mesh(target.landmarks, 2)  # type: ignore[attr-defined]
+    meshed = swap.swap_faces(rgb, [(source_rgb, meshed_source, meshed_target)])
+    left, top, width, height = target.box
+    box = (slice(top, top + height), slice(left, left + width))
+    assert np.abs(meshed.astype(int) - rgb)[box].mean() > 5  # swapped
+    assert np.abs(meshed.astype(int) - plain)[box].mean() > 0.5  # by a warp that took the mesh
+    far = np.ones(rgb.shape[:2], dtype=bool)
+    far[max(0, top - height) : top + 2 * height, max(0, left - width) : left + 2 * width] = False
+    assert np.array_equal(meshed[far], rgb[far])
