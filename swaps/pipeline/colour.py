@@ -15,6 +15,7 @@ from . import masks
 # target's light into them while the cheek colour stays within a few Lab units (tests/pipeline/test_swap.py).
 LIGHT_BLUR_FRACTION = 0.35
 LIGHT_MAX_SHIFT = 25.0  # in Lab lightness units (0..100): enough for a shadowed cheek, not for a hand in front
+CHROMA_MAX_SHIFT = 12.0  # a* and b*: a flush or a colour cast, not a change of skin
 # Spread ratios: lightness may follow a flat-lit or contrasty crowd face within these bounds (up to 1.6 made a
 # friend's eye sockets black on a frontally lit face: the shading is the light transfer's job). Colour spread is
 # never widened: scaling a* and b* up turned lipstick into neon pink (issue 11: "over-saturated pink").
@@ -70,11 +71,13 @@ def match_colour(
     weight = (skin if light_region is None else light_region).astype(np.float32)
     kernel = (_odd(face_size * LIGHT_BLUR_FRACTION),) * 2
     coverage = cv2.GaussianBlur(weight, kernel, 0)
-    difference = (dst_lab[..., 0] - src_lab[..., 0]) * weight
-    light = cv2.GaussianBlur(difference, kernel, 0) / np.maximum(coverage, 1e-3)
     # Far from any shared skin (eyes on a small face, the mask's rim) the estimate fades out rather than guesses.
-    light *= np.clip(coverage / 0.3, 0.0, 1.0) * shading
-    src_lab[..., 0] += np.clip(light, -LIGHT_MAX_SHIFT, LIGHT_MAX_SHIFT)
+    fade = np.clip(coverage / 0.3, 0.0, 1.0) * shading
+    # The same for the colour: a friend's red eyelids or flushed cheeks are the friend's photo, not the friend.
+    for channel, limit in ((0, LIGHT_MAX_SHIFT), (1, CHROMA_MAX_SHIFT), (2, CHROMA_MAX_SHIFT)):
+        difference = (dst_lab[..., channel] - src_lab[..., channel]) * weight
+        shift = cv2.GaussianBlur(difference, kernel, 0) / np.maximum(coverage, 1e-3) * fade
+        src_lab[..., channel] += np.clip(shift, -limit, limit)
     src_lab[..., 0] = np.clip(src_lab[..., 0], 0.0, 100.0)
     return (cv2.cvtColor(src_lab, cv2.COLOR_LAB2RGB) * 255.0).astype(np.float32)
 
