@@ -51,6 +51,8 @@ def reembed(rgb: np.ndarray, target: faces.Face) -> faces.Face | None:
     if best is None or overlap < 0.4:
         return None
     best.landmarks = best.landmarks + np.array([x0, y0])
+    if best.mesh is not None:
+        best.mesh = best.mesh + np.array([x0, y0, 0.0])
     best.box = (best.box[0] + x0, best.box[1] + y0, best.box[2], best.box[3])
     return best
 
@@ -141,7 +143,8 @@ def scaled(face: faces.Face, factor: float) -> faces.Face:
     left, top, width, height = face.box
     box = (round(left * factor), round(top * factor), max(1, round(width * factor)), max(1, round(height * factor)))
     quality = {**face.quality, "size": float(face.quality.get("size", width)) * factor}
-    return faces.Face(box=box, landmarks=face.landmarks * factor, embedding=face.embedding, quality=quality)
+    mesh = None if face.mesh is None else face.mesh * factor
+    return faces.Face(box=box, landmarks=face.landmarks * factor, embedding=face.embedding, quality=quality, mesh=mesh)
 
 
 def recognisable_at(

@@ -148,20 +148,26 @@ def _remove_lip_glints(rgb: np.ndarray, landmarks: np.ndarray, closing: bool) ->
 
 
 def _points(source: Face, target: Face, keep_mouth: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the source points, where they go, and the target's own points (68 + forehead, + mesh when both have it)."""
+    """Return the source points, where they go, and the target's own points.
+
+    The first 68 rows are the 68 landmarks; then 10 forehead points, or the rest of the dense mesh when both faces
+    have one (the 68 are mesh vertices themselves: each vertex is warped once, with one destination).
+    """
     target_68 = np.asarray(target.landmarks, dtype=np.float64).reshape(-1, 2)[:68]
     src_68 = np.asarray(source.landmarks, dtype=np.float64).reshape(-1, 2)[:68]
     frontalness = float(target.quality.get("frontalness", 1.0))
-    dst = warp.with_forehead(warp.destination_points(src_68, target_68, frontalness, target_mouth=keep_mouth))
-    src = warp.with_forehead(src_68)
-    tgt = warp.with_forehead(target_68)
+    dst_68 = warp.destination_points(src_68, target_68, frontalness, target_mouth=keep_mouth)
     src_mesh, target_mesh = warp.mesh_of(source), warp.mesh_of(target)
     if src_mesh is not None and target_mesh is not None:
-        # The dense mesh follows the whole face up to the hairline; its points join the 68 in one triangulation.
-        src = np.vstack([src_68, src_mesh])
-        dst = np.vstack([dst[:68], warp.mesh_destination(src_mesh, target_mesh, frontalness)])
-        tgt = np.vstack([target_68, target_mesh])
-    return src, dst, tgt
+        # The dense mesh follows the whole face up to the hairline.
+        dst_mesh = warp.mesh_destination(src_mesh, target_mesh, dst_68)
+        rest = warp.MESH_REST
+        return (
+            np.vstack([src_68, src_mesh[rest]]),
+            np.vstack([dst_68, dst_mesh[rest]]),
+            np.vstack([target_68, target_mesh[rest]]),
+        )
+    return warp.with_forehead(src_68), warp.with_forehead(dst_68), warp.with_forehead(target_68)
 
 
 def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: Face, seed: int = 0) -> np.ndarray:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.interpolate import RBFInterpolator
 from scipy.spatial import Delaunay
 
 from .faces import Face
+from .landmarks import MESH_TO_68
 
 FOREHEAD_LIFT = 0.3
 # Brows, nose, eyes and mouth; how far they follow the friend's own layout rather than the target's.
@@ -29,13 +31,23 @@ MESH_OVAL = [
 ]  # fmt: skip
 
 
+# The mesh vertices that are not one of the 68 landmarks: the mesh path warps the 68 and these, each vertex once.
+MESH_REST = np.setdiff1d(np.arange(468), MESH_TO_68)
+# A mesh further than this (px, mean) from the face's 68 landmarks is not that face's (a face moved or rescaled
+# without its mesh): the warp then uses the 68 alone.
+MESH_AGREEMENT_PX = 1.0
+
+
 def mesh_of(face: Face) -> np.ndarray | None:
-    """Return the dense mesh (N x 2 image points) of ``face`` when the detector gave one, else None."""
+    """Return the dense mesh (468 x 2 image points) of ``face`` when it has one that agrees with its landmarks."""
     mesh = getattr(face, "mesh", None)
     if mesh is None:
         return None
     points = np.asarray(mesh, dtype=np.float64)
-    if points.ndim != 2 or points.shape[0] < 468 or points.shape[1] < 2:
+    if points.ndim != 2 or points.shape[0] != 468 or points.shape[1] < 2:
+        return None
+    landmarks = np.asarray(face.landmarks, dtype=np.float64).reshape(-1, 2)[:68]
+    if float(np.linalg.norm(points[MESH_TO_68, :2] - landmarks, axis=1).mean()) > MESH_AGREEMENT_PX:
         return None
     return points[:, :2]
 
@@ -73,15 +85,25 @@ def destination_points(
     return points
 
 
-def mesh_destination(src_mesh: np.ndarray, target_mesh: np.ndarray, target_frontalness: float = 1.0) -> np.ndarray:
-    """Return where each source mesh point goes: the oval on the target's, the rest mostly the friend's layout."""
+def mesh_destination(src_mesh: np.ndarray, target_mesh: np.ndarray, dst_68: np.ndarray) -> np.ndarray:
+    """Return where each source mesh vertex goes: the 68 where ``dst_68`` puts them, the oval on the target's.
+
+    Every other vertex moves as its neighbours do (a thin-plate spline of the displacement from the source aligned
+    onto the target), so the 68 landmarks' rules (inner features the friend's layout, lips half the target's, an open
+    mouth the target's own) hold across the whole mesh: no vertex is pulled two ways, no triangle folds.
+    """
     matrix = _similarity(src_mesh, target_mesh)
-    if matrix is None:
-        return target_mesh.copy()
-    aligned = src_mesh @ matrix[:, :2].T + matrix[:, 2]
-    weight = INNER_WEIGHT * float(np.clip(target_frontalness / TURNED_FRONTALNESS, 0.0, 1.0))
-    points = weight * aligned + (1.0 - weight) * target_mesh
-    points[MESH_OVAL] = target_mesh[MESH_OVAL]
+    aligned = src_mesh if matrix is None else src_mesh @ matrix[:, :2].T + matrix[:, 2]
+    fixed = {int(vertex): np.asarray(dst_68[k], dtype=np.float64) for k, vertex in enumerate(MESH_TO_68)}
+    for vertex in MESH_OVAL:
+        fixed.setdefault(vertex, target_mesh[vertex])
+    index = np.array(list(fixed), dtype=np.intp)
+    where = np.array(list(fixed.values()))
+    scale = float(max(np.ptp(aligned, axis=0))) or 1.0
+    # In units of the face size: the spline's system stays well conditioned whatever the face's pixel size.
+    spline = RBFInterpolator(aligned[index] / scale, (where - aligned[index]) / scale, kernel="thin_plate_spline")
+    points = aligned + spline(aligned / scale) * scale
+    points[index] = where
     return points
 
 
