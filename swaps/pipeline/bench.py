@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import batch, detection, faces, identities, images, matching, swap
+from . import batch, detection, faces, identities, images, matching, swapbench
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 # Portraits of people not in shared/data, gathered from public test data and kept outside the repository.
@@ -115,10 +115,17 @@ def _line(label: str, value: str) -> None:
     print(f"  {label:<44} {value}")
 
 
-def run(data: Path, out_dir: Path, extra: Path | None, detector: str) -> int:
+def run(
+    data: Path, out_dir: Path, extra: Path | None, detector: str, *, swap_only: bool = False, difficulty: str = "normal"
+) -> int:
     """Run every measurement, print the figures and write sample swaps to ``out_dir``; return the exit status."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths, truth = _labelled(data / "identities")
+    if swap_only:
+        people, embeddings = swapbench.people_of(paths, truth, batch.detect_files(paths, detector=detector))
+        swapbench.swap_quality(data, out_dir, people, embeddings, difficulty, detector)
+        swapbench.recognisable_sizes(data, people, embeddings, detector)
+        return 0
 
     print("models")
     _, load_s = _timed(lambda: faces.load_models(detector=detector))
@@ -248,10 +255,7 @@ def run(data: Path, out_dir: Path, extra: Path | None, detector: str) -> int:
         f"ARI there {_ari(all_truth, all_found, all_paths, picked)[0]:.3f}",
     )
 
-    people: dict[str, list[tuple[str, faces.Face]]] = {}
-    for p, label, per in zip(paths, truth, found, strict=True):
-        people.setdefault(label, []).extend((p, face) for face in per if face.usable)
-    embeddings = {name: np.array([face.embedding for _, face in items]) for name, items in people.items()}
+    people, embeddings = swapbench.people_of(paths, truth, found)
 
     print("matching: angelina_jolie in crowds where she really is")
     for name in ("couple.jpg", "selfie-many-people.jpg"):
@@ -263,63 +267,8 @@ def run(data: Path, out_dir: Path, extra: Path | None, detector: str) -> int:
         verdict = "own face" if placed.target == own and own_distance < 0.45 else "WRONG face"
         _line(name, f"{verdict} (distance {placed.distance:.3f}, {len(crowd)} crowd faces)")
 
-    print("swap: into crowds (re-detected / nearer the friend than the replaced person)")
-    for name in ("stadium.jpg", "group-cc0.jpg"):
-        rgb = crowd_rgbs[name]
-        start = time.perf_counter()
-        found_all = faces.detect_faces(
-            rgb, detector=detector, min_face_px=faces.HOST_MIN_SIZE_PX, embed=faces.worth_embedding
-        )
-        # As the app does: friends go only onto faces that can host one.
-        crowd = [f for f in found_all if faces.can_host(f.quality)]
-        crowd_s = time.perf_counter() - start
-        matches = matching.assign(embeddings, crowd, image_size=(rgb.shape[1], rgb.shape[0]))
-        match_s = time.perf_counter() - start - crowd_s
-        # As the command line does: per target, the friend's photo turned most like it.
-        chosen = []
-        for m in matches:
-            items = people[str(m.identity)]  # keys are the people's names
-            chosen.append(items[swap.best_source([face for _, face in items], crowd[m.target])])
-        pairs = [
-            (images.load_image(path), face, crowd[m.target]) for (path, face), m in zip(chosen, matches, strict=True)
-        ]
-        start = time.perf_counter()
-        result = swap.swap_faces(rgb, pairs)
-        swap_s = time.perf_counter() - start
-        again = [
-            f for f in faces.detect_faces(result, detector=detector, min_face_px=faces.HOST_MIN_SIZE_PX) if f.embedded
-        ]
-        detected = nearer = 0
-        for _, source, target in pairs:
-            overlap, best = max(
-                ((faces.box_iou(target.box, f.box), f) for f in again), key=lambda t: t[0], default=(0.0, None)
-            )
-            if best is None or overlap < 0.4:
-                continue
-            detected += 1
-            nearer += bool(
-                np.linalg.norm(best.embedding - source.embedding) < np.linalg.norm(best.embedding - target.embedding)
-            )
-        stem = Path(name).stem
-        (out_dir / f"{stem}-swapped.jpg").write_bytes(images.encode_jpeg(result))
-        for index, (_, _, target) in enumerate(pairs[:6]):
-            left, top, box_w, box_h = target.box
-            pad = box_w
-            y0, x0 = max(0, top - pad), max(0, left - pad)
-            before_crop = rgb[y0 : top + box_h + pad, x0 : left + box_w + pad]
-            after_crop = result[y0 : top + box_h + pad, x0 : left + box_w + pad]
-            pair_img = np.hstack([before_crop, after_crop])
-            scale = max(1, 240 // max(1, pair_img.shape[0]))
-            pair_img = cv2.resize(pair_img, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-            cv2.imwrite(str(out_dir / f"{stem}-crop{index}.png"), cv2.cvtColor(pair_img, cv2.COLOR_RGB2BGR))
-        count = max(len(pairs), 1)
-        _line(f"{name}: crowd detect / match / swap", f"{crowd_s:.2f} s / {match_s * 1000:.0f} ms / {swap_s:.2f} s")
-        _line(
-            f"{name}: faces, can host, swaps, per swap",
-            f"{len(found_all)}, {len(crowd)}, {len(pairs)}, {swap_s / count * 1000:.0f} ms",
-        )
-        _line(f"{name}: still detected (goal >= 95%)", f"{detected}/{len(pairs)} = {detected / count:.0%}")
-        _line(f"{name}: nearer the friend (goal >= 90%)", f"{nearer}/{len(pairs)} = {nearer / count:.0%}")
+    swapbench.swap_quality(data, out_dir, people, embeddings, difficulty, detector)
+    swapbench.recognisable_sizes(data, people, embeddings, detector)
 
     print("memory")
     _line("peak RSS of this process so far", f"{_peak_mb():.0f} MB")
@@ -348,12 +297,14 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("FACE_DETECTOR") or detection.DEFAULT_DETECTOR,
         help="face detector to measure (default: $FACE_DETECTOR or %(default)s)",
     )
+    parser.add_argument("--swap-only", action="store_true", help="only the swap-quality blocks")
+    parser.add_argument("--difficulty", choices=("easy", "normal", "hard"), default="normal")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if not (args.data / "identities" / "labels.csv").is_file():
         print(f"error: no test photos in {args.data}; pass --data", file=sys.stderr)
         return 2
-    return run(args.data, args.out, args.extra, args.detector)
+    return run(args.data, args.out, args.extra, args.detector, swap_only=args.swap_only, difficulty=args.difficulty)
 
 
 if __name__ == "__main__":

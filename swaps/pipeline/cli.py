@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from . import batch, detection, faces, identities, images, matching, swap
+from . import batch, detection, faces, fit, hiding, identities, images, swap
 from . import landmarks as marks
 
 
@@ -38,9 +38,15 @@ def _paths(raw: Sequence[str]) -> list[str]:
     return found
 
 
-def _detect(paths: list[str], args: argparse.Namespace) -> list[list[faces.Face]]:
+def _detect(
+    paths: list[str],
+    *,
+    workers: int | None = None,
+    detector: str = detection.DEFAULT_DETECTOR,
+    landmarks: str = marks.DEFAULT_METHOD,
+) -> list[list[faces.Face]]:
     try:
-        return batch.detect_files(paths, workers=args.workers, detector=args.detector, landmarks=args.landmarks)
+        return batch.detect_files(paths, workers=workers, detector=detector, landmarks=landmarks)
     except images.ImageError as exc:
         # Name the file: in a batch the message alone would not say which one to fix.
         for path in paths:
@@ -69,13 +75,13 @@ def _cluster(found: list[list[faces.Face]], paths: list[str]) -> list[int]:
 
 def cmd_detect(args: argparse.Namespace) -> dict[str, Any]:
     paths = _paths(args.paths)
-    found = _detect(paths, args)
+    found = _detect(paths, workers=args.workers, detector=args.detector, landmarks=args.landmarks)
     return {path: {"faces": [_face_json(face) for face in per]} for path, per in zip(paths, found, strict=True)}
 
 
 def cmd_cluster(args: argparse.Namespace) -> dict[str, Any]:
     paths = _paths(args.paths)
-    found = _detect(paths, args)
+    found = _detect(paths, workers=args.workers, detector=args.detector, landmarks=args.landmarks)
     labels = iter(_cluster(found, paths))
     return {
         path: {"faces": [{**_face_json(face), "identity": int(next(labels))} for face in per]}
@@ -83,70 +89,76 @@ def cmd_cluster(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
-    paths = _paths(args.friends)
-    if not Path(args.crowd).is_file():
-        raise CommandError(f"{args.crowd}: no such file")
-    found = _detect(paths, args)
+def friends_from_photos(
+    paths: list[str],
+    *,
+    workers: int | None = None,
+    detector: str = detection.DEFAULT_DETECTOR,
+    landmarks: str = marks.DEFAULT_METHOD,
+) -> dict[int, list[tuple[str, faces.Face]]]:
+    """Return the people found in ``paths`` (cluster label -> (photo, face) pairs), those with a usable face only."""
+    found = _detect(paths, workers=workers, detector=detector, landmarks=landmarks)
     labels = _cluster(found, paths)
     members: dict[int, list[tuple[str, faces.Face]]] = {}
     flat = [(path, face) for path, per in zip(paths, found, strict=True) for face in per]
     for (path, face), label in zip(flat, labels, strict=True):
         if label >= 0:
             members.setdefault(label, []).append((path, face))
-    # Identities with a usable face, most photographed first: those are the friends people know best.
-    chosen = sorted(
-        (label for label, items in members.items() if any(face.usable for _, face in items)),
-        key=lambda label: (-len(members[label]), label),
-    )
-    if args.count is not None:
-        chosen = chosen[: args.count]
+    return {label: items for label, items in sorted(members.items()) if any(face.usable for _, face in items)}
+
+
+def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
+    paths = _paths(args.friends)
+    if not Path(args.crowd).is_file():
+        raise CommandError(f"{args.crowd}: no such file")
+    members = friends_from_photos(paths, workers=args.workers, detector=args.detector, landmarks=args.landmarks)
+    # Which of the friends are hidden is the fit's choice (--count keeps the best-fitting).
+    chosen = list(members)
     if not chosen:
         raise CommandError("no usable friend face found: use sharper, larger, front-facing photos")
     try:
         crowd_rgb = images.load_image(args.crowd)
     except images.ImageError as exc:
         raise CommandError(f"{args.crowd}: {exc}") from exc
-    # Only faces with an embedding can be matched; the CLI embeds every face it returns.
+    # Only faces with an embedding can be matched: every face that could host a friend gets one.
     crowd = [
         face
-        for face in faces.detect_faces(crowd_rgb, detector=args.detector, landmarks=args.landmarks)
+        for face in faces.detect_faces(
+            crowd_rgb, detector=args.detector, landmarks=args.landmarks, embed=faces.worth_embedding
+        )
         if face.embedded
     ]
-    if len(crowd) < len(chosen):
+    wanted = len(chosen) if args.count is None else min(args.count, len(chosen))
+    if len(crowd) < wanted:
         raise CommandError(
-            f"{args.crowd}: only {len(crowd)} faces found for {len(chosen)} friends; use a bigger crowd or --count"
+            f"{args.crowd}: only {len(crowd)} faces found for {wanted} friends; use a bigger crowd or --count"
         )
     height, width = crowd_rgb.shape[:2]
-    sources: dict[Hashable, tuple[str, faces.Face]] = {}
-    for label in chosen:
-        candidates = [item for item in members[label] if item[1].usable]
-        sources[label] = candidates[swap.best_source([face for _, face in candidates])]
-    matches = matching.assign(
-        {label: np.array([face.embedding for _, face in members[label]]) for label in chosen},
+    friends: dict[Hashable, list[faces.Face]] = {label: [face for _, face in members[label]] for label in chosen}
+    result = hiding.hide_friends(
+        crowd_rgb,
         crowd,
-        image_size=(width, height),
-        source_yaws={label: float(sources[label][1].quality.get("yaw", 0.0)) for label in chosen},
+        friends,
+        lambda label, index: images.load_image(members[cast(int, label)][index][0]),
+        count=args.count,
+        seed=args.seed,
+        difficulty=args.difficulty,
     )
-    # Now that each friend's target is known, prefer the friend's photo whose head is turned like the target's.
-    for m in matches:
-        candidates = [item for item in members[cast(int, m.identity)] if item[1].usable]
-        sources[m.identity] = candidates[swap.best_source([face for _, face in candidates], crowd[m.target])]
-    pairs = [(images.load_image(sources[m.identity][0]), sources[m.identity][1], crowd[m.target]) for m in matches]
-    result = swap.swap_faces(crowd_rgb, pairs)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_bytes(images.encode_jpeg(result))
+    Path(args.out).write_bytes(images.encode_jpeg(result.image))
     hidden = [
         {
-            "identity": cast(int, m.identity),  # keys are the cluster labels chosen above
-            "source": sources[m.identity][0],
-            "box": [int(v) for v in crowd[m.target].box],
-            "box_norm": [round(v, 6) for v in swap.answer_box(crowd[m.target], (width, height))],
-            "distance": round(m.distance, 6),
+            "identity": cast(int, h.identity),  # keys are the cluster labels chosen above
+            "source": members[cast(int, h.identity)][h.source][0],
+            "box": [int(v) for v in crowd[h.target].box],
+            "box_norm": [round(v, 6) for v in swap.answer_box(crowd[h.target], (width, height))],
+            "distance": round(h.fit.distance, 6),
+            "fit": h.fit.as_json(),
         }
-        for m in matches
+        for h in result.hidden
     ]
-    return {"out": args.out, "hidden": hidden}
+    unplaced = {str(key): why for key, why in result.unplaced.items()}
+    return {"out": args.out, "hidden": hidden, "unplaced": unplaced}
 
 
 def _add_model_options(command: argparse.ArgumentParser) -> None:
@@ -176,7 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--friends", nargs="+", required=True, help="friends' photos or folders")
     command.add_argument("--crowd", required=True, help="the crowd photo")
     command.add_argument("--out", required=True, help="where to write the result JPEG")
-    command.add_argument("--count", type=int, default=None, help="how many friends to hide (default: all)")
+    command.add_argument(
+        "--count",
+        type=int,
+        default=None,
+        help="how many friends to hide: the best-fitting ones (default: all that fit)",
+    )
+    command.add_argument(
+        "--difficulty", choices=fit.DIFFICULTIES, default="normal", help="easy: larger faces; hard: smaller ones"
+    )
+    command.add_argument("--seed", type=int, default=None, help="re-roll the placement among near-equal ones")
     _add_model_options(command)
     return parser
 

@@ -68,7 +68,12 @@ class SkinModel:
 
 def skin_model(rgb: np.ndarray, landmarks: np.ndarray) -> SkinModel | None:
     """Return the skin colour of the face at ``landmarks`` in ``rgb``, or None when too little of it shows."""
-    sample = to_lab(rgb)[skin_sample_mask(rgb.shape[:2], landmarks) > 0]
+    return skin_model_of(rgb, skin_sample_mask(rgb.shape[:2], landmarks) > 0)
+
+
+def skin_model_of(rgb: np.ndarray, sample_mask: np.ndarray) -> SkinModel | None:
+    """Return the skin colour of the pixels of ``rgb`` in ``sample_mask``, or None when there are too few."""
+    sample = to_lab(rgb)[sample_mask]
     if len(sample) < 20:
         return None
     # Fit, drop the strays (a lock of hair, a highlight) and fit again without them.

@@ -1,97 +1,180 @@
-"""Choose which crowd face each friend replaces: one-to-one assignment, plus lookalikes for the host."""
+"""Choose which crowd face each friend replaces: the one-to-one placement of best fit, plus lookalikes for the host."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from . import fit
 from .faces import Face
 
 # Any hashable key (Identity ids, names, cluster labels); a TypeVar because Mapping keys are invariant.
 Key = TypeVar("Key", bound=Hashable)
+Friend = np.ndarray | Sequence[Face]
 
-# Penalties are in embedding-distance units (same-person distances are ~0.4, strangers ~0.7+), so each one
-# outweighs a modest likeness gain but never a clearly better match.
-POSE_PENALTY = 0.3  # per unit of yaw difference (yaw runs -1..1) or of missing frontalness
-TINY_FACE_PX = 48.0  # below this a swapped face is a smudge nobody can find
-TINY_PENALTY = 0.25
-BORDER_PENALTY = 0.5  # per fraction of the face cut by the picture's edge
-EDGE_MARGIN = 0.02  # faces this close (fraction of image side) to an edge count as touching it
+# The cost of a pair below the floor: the assignment takes one only when nothing else is left, and it is dropped.
+FORBIDDEN = 1e3
+# A re-roll adds up to this much noise to each fit: enough to swap between near-equal faces, never to pick a poor one
+# over a good one.
+REROLL_JITTER = 0.08
+# How much the difficulty leans on the face size (per px of the face above the floor, capped at 40 px).
+SIZE_PREFERENCE = {"easy": 0.004, "normal": 0.0, "hard": -0.002}
 
 
 @dataclass
 class Match:
-    """One friend hidden in place of one crowd face."""
+    """One friend hidden in place of one crowd face, and how well they fit it."""
 
     identity: Hashable
     target: int
     distance: float
     cost: float
+    fit: fit.Fit | None = None
+
+
+@dataclass
+class Placement:
+    """Where each friend goes, and why the friends left out were left out."""
+
+    matches: list[Match]
+    unplaced: dict[Hashable, str] = field(default_factory=dict)
 
 
 def _identity_distance(embeddings: np.ndarray, target: np.ndarray) -> float:
-    """Return the mean distance from ``target`` to the identity's three nearest faces (robust to one odd photo)."""
-    distances = np.sort(np.linalg.norm(np.asarray(embeddings, dtype=np.float64).reshape(-1, 128) - target, axis=1))
-    return float(distances[: min(3, len(distances))].mean())
+    return fit.identity_distance(embeddings, target)
 
 
-def _target_penalty(face: Face, image_size: tuple[int, int], source_yaw: float | None) -> float:
-    """Return the extra cost of swapping into ``face``: turned away, tiny or cut by the border."""
-    width, height = image_size
-    quality = face.quality
-    frontalness = float(quality.get("frontalness", 1.0))
-    if source_yaw is None:
-        penalty = POSE_PENALTY * (1.0 - frontalness)
-    else:
-        penalty = POSE_PENALTY * abs(float(quality.get("yaw", 0.0)) - source_yaw)
-    size = float(quality.get("size", float(np.sqrt(face.box[2] * face.box[3]))))
-    if size < TINY_FACE_PX:
-        penalty += TINY_PENALTY * (TINY_FACE_PX - size) / TINY_FACE_PX
-    inside = float(quality.get("inside", 1.0))
-    left, top, box_w, box_h = face.box
-    touches = (
-        left <= EDGE_MARGIN * width
-        or top <= EDGE_MARGIN * height
-        or left + box_w >= (1 - EDGE_MARGIN) * width
-        or top + box_h >= (1 - EDGE_MARGIN) * height
-    )
-    penalty += BORDER_PENALTY * (1.0 - inside) + (0.05 if touches else 0.0)
-    return penalty
+def fits(
+    friends: Mapping[Key, Friend],
+    crowd: Sequence[Face],
+    *,
+    image_size: tuple[int, int] | None = None,
+    difficulty: str = "normal",
+) -> dict[Key, list[fit.Fit]]:
+    """Return, per friend, their fit on every crowd face (in crowd order)."""
+    profiles = {key: fit.profile(value) for key, value in friends.items()}
+    return {
+        key: [fit.pair_fit(prof, face, image_size=image_size, difficulty=difficulty) for face in crowd]
+        for key, prof in profiles.items()
+    }
+
+
+def place(
+    friends: Mapping[Key, Friend],
+    crowd: Sequence[Face],
+    *,
+    image_size: tuple[int, int] | None = None,
+    difficulty: str = "normal",
+    pins: Mapping[Key, int] | None = None,
+    seed: int | None = None,
+    count: int | None = None,
+) -> Placement:
+    """Return the placement of best total fit, never below the floor; ``count`` keeps the best-fitting friends.
+
+    ``pins`` fixes a friend to a crowd face (refused when below the floor); ``seed`` re-rolls among near-equal
+    placements.
+    """
+    keys = list(friends)
+    if not keys or not crowd:
+        return Placement([], {key: "no crowd face to place on" for key in keys})
+    table = fits(friends, crowd, image_size=image_size, difficulty=difficulty)
+    scores = np.array([[f.score for f in table[key]] for key in keys])
+    allowed = np.array([[f.allowed for f in table[key]] for key in keys])
+    if seed is not None:
+        scores = scores + np.random.default_rng(seed).uniform(0.0, REROLL_JITTER, scores.shape)
+    sizes = np.array([fit.face_size(face) for face in crowd])
+    lean = SIZE_PREFERENCE[difficulty] * np.clip(sizes - fit.MIN_FACE_PX[difficulty], 0.0, 40.0)
+    cost = np.where(allowed, 1.0 - scores - lean[None, :], FORBIDDEN)
+    unplaced: dict[Hashable, str] = {}
+    refused: set[int] = set()
+    for key, column in (pins or {}).items():
+        if key not in friends or not 0 <= column < len(crowd):
+            continue
+        row = keys.index(key)
+        if not allowed[row, column]:
+            unplaced[key] = "pinned face refused: " + "; ".join(table[key][column].reasons)
+            refused.add(row)
+            continue
+        pinned = cost[row, column]
+        cost[:, column] = FORBIDDEN * 10
+        cost[row, :] = FORBIDDEN * 10
+        cost[row, column] = pinned - FORBIDDEN  # always taken
+    for row in refused:
+        cost[row, :] = FORBIDDEN * 10
+    rows, cols = linear_sum_assignment(cost)
+    matches: list[Match] = []
+    for r, c in zip(rows, cols, strict=True):
+        key, pair = keys[r], table[keys[r]][c]
+        if r in refused:
+            continue
+        if not allowed[r, c]:
+            unplaced.setdefault(key, _why_not(table[key]))
+            continue
+        matches.append(Match(identity=key, target=int(c), distance=pair.distance, cost=1.0 - pair.score, fit=pair))
+    for row, key in enumerate(keys):
+        if key not in unplaced and all(m.identity != key for m in matches):
+            if allowed[row].any():
+                unplaced[key] = "every face that fits went to a friend who fits it better"
+            else:
+                unplaced[key] = _why_not(table[key])
+    if count is not None and len(matches) > count:
+        # The best-fitting friends for this crowd; place those again so they get the best faces among themselves.
+        kept = sorted(matches, key=lambda m: -(m.fit.score if m.fit else 0.0))[:count]
+        chosen = {m.identity: friends[m.identity] for m in kept}  # type: ignore[index]
+        pinned = {k: v for k, v in (pins or {}).items() if k in chosen}
+        again = place(chosen, crowd, image_size=image_size, difficulty=difficulty, pins=pinned, seed=seed)
+        dropped = {m.identity: "other friends fit this crowd better" for m in matches if m.identity not in chosen}
+        return Placement(again.matches, {**unplaced, **dropped, **again.unplaced})
+    order = {key: index for index, key in enumerate(keys)}
+    matches.sort(key=lambda m: order[m.identity])  # type: ignore[index]
+    return Placement(matches, unplaced)
+
+
+def _why_not(row: Sequence[fit.Fit]) -> str:
+    """Return why no face took a friend: the reason of the least bad face."""
+    # The face that came nearest: one refused only for its score says more than a higher score refused outright.
+    best = max(row, key=lambda f: (not f.vetoed, f.score))
+    return "no crowd face fits: " + "; ".join(best.reasons)
 
 
 def assign(
-    identities: Mapping[Key, np.ndarray],
+    identities: Mapping[Key, Friend],
     crowd: Sequence[Face],
     *,
     image_size: tuple[int, int],
     source_yaws: Mapping[Key, float] | None = None,
+    difficulty: str = "normal",
 ) -> list[Match]:
-    """Return the globally cheapest one-to-one placement of identities onto crowd faces (Hungarian)."""
-    keys = list(identities)
-    if not keys or not crowd:
+    """Return the one-to-one placement of best total fit (Hungarian); friends that fit no face are left out."""
+    # source_yaws is accepted for callers written before fit: the fit reads head turns from the friend's faces.
+    del source_yaws
+    return place(identities, crowd, image_size=image_size, difficulty=difficulty).matches
+
+
+def lookalikes(friend: Friend, crowd: Sequence[Face], *, k: int = 5) -> list[tuple[int, float]]:
+    """Return the ``k`` plausible crowd faces nearest to one friend as (crowd index, distance), nearest first."""
+    if not crowd or len(friend) == 0:
         return []
-    distance = np.array([[_identity_distance(identities[key], face.embedding) for face in crowd] for key in keys])
-    cost = distance.copy()
-    for row, key in enumerate(keys):
-        yaw: float | None = None if source_yaws is None else source_yaws.get(key)
-        for col, face in enumerate(crowd):
-            cost[row, col] += _target_penalty(face, image_size, yaw)
-    # scipy returns the rows in ascending order, so matches come back in the order identities were given.
-    rows, cols = linear_sum_assignment(cost)
-    return [
-        Match(identity=keys[r], target=int(c), distance=float(distance[r, c]), cost=float(cost[r, c]))
-        for r, c in zip(rows, cols, strict=True)
+    prof = fit.profile(friend)
+    # A lookalike the fit would never allow (another gender, another skin tone) is no suggestion; size is the game's
+    # setting, not a reason to hide a lookalike, so the most lenient one applies.
+    scored = [
+        (index, pair.distance)
+        for index, face in enumerate(crowd)
+        if (pair := fit.pair_fit(prof, face, difficulty="hard")).allowed or _only_small(pair)
     ]
-
-
-def lookalikes(embeddings: np.ndarray, crowd: Sequence[Face], *, k: int = 5) -> list[tuple[int, float]]:
-    """Return the ``k`` crowd faces nearest to one identity as (crowd index, distance), nearest first."""
-    if not crowd or len(embeddings) == 0:
-        return []
-    scored = [(index, _identity_distance(embeddings, face.embedding)) for index, face in enumerate(crowd)]
     scored.sort(key=lambda item: (item[1], item[0]))
     return scored[:k]
+
+
+def _only_small(pair: fit.Fit) -> bool:
+    """Return whether the face size is all that keeps a pair below the floor."""
+    return (
+        bool(pair.reasons)
+        and all(reason.startswith("face too small") for reason in pair.reasons[:1])
+        and (pair.score >= fit.FLOOR)
+    )

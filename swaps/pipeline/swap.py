@@ -1,4 +1,4 @@
-"""Put a friend's face onto a crowd face: Delaunay warp, skin-only mask, colour and light transfer, seamless cloning."""
+"""Put a friend's face onto a crowd face: the friend's features, the target's skin, light, grain, mouth and occluders."""
 
 from __future__ import annotations
 
@@ -6,20 +6,10 @@ from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
-from . import glasses, masks
+from . import colour, expression, glasses, masks, occlusion, texture, traits, warp
 from .faces import Face, preference
 
-# The mask is the hull of the jaw, brows and the forehead points added above the brows.
-HULL_POINTS = slice(0, None)
-FOREHEAD_LIFT = 0.3
-# Brows, nose, eyes and mouth; how far they follow the friend's own layout rather than the target's.
-# Measured on the 13 stadium.jpg swaps (still detected / nearer the friend): weight 0.7-0.8 with lift 0.3 gave
-# 13/13 and 13/13; lift 0.2 lost one nearer-the-friend; weight 0.9 with lift 0.3 lost one detection.
-INNER_POINTS = slice(17, 68)
-INNER_WEIGHT = 0.8
-TURNED_FRONTALNESS = 0.5  # below this frontalness the target's own layout gradually takes over
 # Erosion and feathering in proportion to face size, so a 40 px face and a 400 px face blend alike.
 ERODE_FRACTION = 0.05
 FEATHER_FRACTION = 0.08
@@ -36,27 +26,37 @@ SKIN_SMOOTH_FRACTION = 0.06
 # a strand of hair there is a pixel or two.
 SKIN_MASK_FROM_PX = 60.0
 SKIN_MASK_FULL_SPAN_PX = 60.0
-# Low-frequency light: the friend's face takes the target's shading, blurred over this fraction of the face size.
-# Measured on group-cc0.jpg (median cheek colour off by, jennifer_aniston/img56.jpg): 0.5 -> 10, 0.3 -> 5, 0.2 -> 2
-# Lab units, with all three swaps still nearer the friend.
-LIGHT_BLUR_FRACTION = 0.2
-LIGHT_MAX_SHIFT = 25.0  # in Lab lightness units (0..100): enough for a shadowed cheek, not for a hand in front
-# The source is shrunk to at most this multiple of the target first: warping a 500 px face onto 40 px wastes time.
-SOURCE_OVERSAMPLE = 2.0
+# Small faces are warped, coloured and cloned at this size (hull px) and shrunk back at the end: at 35 px a
+# triangle of the warp is a pixel or two and the blend smeared the face (issue 11: "grey, soft or smeared").
+WORK_FACE_PX = 160.0
+MAX_SUPERSAMPLE = 5.0
+# The source is shrunk to at most this multiple of the (working) target size first.
+SOURCE_OVERSAMPLE = 1.5
+# Lips this far apart (gap over mouth width) show teeth: closed for a target whose lips are together.
+CLOSED_LIPS = 0.04
+# Faces this large (px) give their lips' and eyes' colour to the friend in full; smaller ones less (a 36 px old
+# woman's lips turned a friend's mouth into a blue blob).
+FEATURE_TRUST_PX = 90.0
+# A lip pixel this much lighter (Lab L) than the lip around it is a glint.
+GLINT_MIN_LIGHTNESS = 4.0
+# Where the target's fine band replaces the friend's: skin, away from both faces' features by this fraction.
+GRAIN_FEATURE_GROW = 0.06
+GRAIN_FROM_PX = 90.0
+GRAIN_FULL_PX = 200.0
 
 
 def best_source(faces: Sequence[Face], target: Face | None = None) -> int:
-    """Return the index of the face that makes the best swap source (large, frontal, sharp; turned like ``target``)."""
+    """Return the index of the face that makes the best swap source (large, frontal, sharp; posed like ``target``)."""
     if not faces:
         raise ValueError("no faces to choose a source from")
-    target_yaw = None if target is None else float(target.quality.get("yaw", 0.0))
+    wanted = None if target is None else traits.expression_of(target)
 
     def rank(index: int) -> tuple[bool, float, float]:
         face = faces[index]
         usable, score, size = preference(face.quality, face.usable)
-        if target_yaw is not None:
-            # A head turned the same way as the target needs far less warping than a frontal one.
-            score -= 0.5 * abs(float(face.quality.get("yaw", 0.0)) - target_yaw)
+        if wanted is not None:
+            # A photo with the target's expression and head turn needs the least warping and reads as that face.
+            score -= expression.mismatch(wanted, traits.expression_of(face))
         return (usable, score, size)
 
     return max(range(len(faces)), key=rank)
@@ -73,62 +73,6 @@ def answer_box(face: Face, image_size: tuple[int, int]) -> tuple[float, float, f
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def _warp_triangles(
-    source: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, out_shape: tuple[int, int]
-) -> np.ndarray:
-    """Return ``source`` warped piecewise-affinely so ``src_pts`` land on ``dst_pts`` (Delaunay of the target)."""
-    out = np.zeros((*out_shape, source.shape[2]), dtype=np.float32)
-    source_f = source.astype(np.float32)
-    for simplex in Delaunay(dst_pts).simplices:
-        src_tri = src_pts[simplex].astype(np.float32)
-        dst_tri = dst_pts[simplex].astype(np.float32)
-        x, y, w, h = cv2.boundingRect(dst_tri)
-        x0, y0 = max(x, 0), max(y, 0)
-        x1, y1 = min(x + w, out_shape[1]), min(y + h, out_shape[0])
-        if x1 <= x0 or y1 <= y0:
-            continue
-        local_dst = dst_tri - np.array([x0, y0], dtype=np.float32)
-        matrix = cv2.getAffineTransform(src_tri, local_dst)
-        patch = cv2.warpAffine(
-            source_f, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-        )
-        tri_mask = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
-        cv2.fillConvexPoly(tri_mask, np.round(local_dst).astype(np.int32), 1, lineType=cv2.LINE_8)
-        region = out[y0:y1, x0:x1]
-        region[tri_mask > 0] = patch[tri_mask > 0]
-    return out
-
-
-def _match_colour(
-    warped: np.ndarray, target: np.ndarray, skin: np.ndarray, face_size: float, shading: float = 1.0
-) -> np.ndarray:
-    """Return ``warped`` with the target's skin tone (mean and spread in Lab over ``skin``) and ``shading`` of its light."""
-    if skin.sum() < 10:
-        return np.clip(warped, 0, 255).astype(np.uint8)
-    src_lab = masks.to_lab(warped)
-    dst_lab = masks.to_lab(target)
-    for channel in range(3):
-        src_values = src_lab[..., channel][skin]
-        dst_values = dst_lab[..., channel][skin]
-        src_std = float(src_values.std()) or 1.0
-        # Clamp the spread ratio: a flat-lit crowd face must not blow the friend's contrast up (or erase it).
-        ratio = float(np.clip(float(dst_values.std()) / src_std, 0.6, 1.6))
-        src_lab[..., channel] = (src_lab[..., channel] - float(src_values.mean())) * ratio + float(dst_values.mean())
-    # One mean per face cannot give a turned head its lit and its shadowed side: add the difference of the two
-    # faces' skin lightness, blurred so it carries the light and not the stranger's features.
-    weight = skin.astype(np.float32)
-    kernel = (_odd(face_size * LIGHT_BLUR_FRACTION),) * 2
-    coverage = cv2.GaussianBlur(weight, kernel, 0)
-    difference = (dst_lab[..., 0] - src_lab[..., 0]) * weight
-    light = cv2.GaussianBlur(difference, kernel, 0) / np.maximum(coverage, 1e-3)
-    # Far from any shared skin (eyes on a small face, the mask's rim) the estimate fades out rather than guesses.
-    light *= np.clip(coverage / 0.3, 0.0, 1.0) * shading
-    src_lab[..., 0] += np.clip(light, -LIGHT_MAX_SHIFT, LIGHT_MAX_SHIFT)
-    src_lab[..., 0] = np.clip(src_lab[..., 0], 0.0, 100.0)
-    rgb = cv2.cvtColor(src_lab, cv2.COLOR_LAB2RGB) * 255.0
-    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
-
-
 def _solid(region: np.ndarray) -> np.ndarray:
     """Return ``region`` as a uint8 mask of its largest piece with the holes filled (seamlessClone needs one blob)."""
     mask = region.astype(np.uint8) * 255
@@ -143,57 +87,118 @@ def _solid(region: np.ndarray) -> np.ndarray:
     return filled
 
 
-def _destination_points(src: np.ndarray, target: np.ndarray, target_frontalness: float = 1.0) -> np.ndarray:
-    """Return where each source landmark goes: the jaw on the target's jaw, inner features keep the friend's shape."""
-    # Warping every point onto the target's landmarks would give the friend the stranger's eyes, nose and mouth
-    # geometry, and recognisers (people and dlib) read identity mostly from that geometry. So the inner features
-    # follow the friend's own layout, placed by a similarity fit, and only the outline follows the target's head.
-    matrix, _ = cv2.estimateAffinePartial2D(src.astype(np.float32), target.astype(np.float32), method=cv2.LMEDS)
-    if matrix is None:
-        return target.copy()
-    aligned = src @ matrix[:, :2].T + matrix[:, 2]
-    # A flat similarity fit cannot follow a head turned away: there the features keep closer to the target's own
-    # layout, or the far eye and mouth corner would float off the face.
-    weight = INNER_WEIGHT * float(np.clip(target_frontalness / TURNED_FRONTALNESS, 0.0, 1.0))
-    points = target.copy()
-    points[INNER_POINTS] = weight * aligned[INNER_POINTS] + (1.0 - weight) * target[INNER_POINTS]
-    return points
-
-
-def _with_forehead(points: np.ndarray) -> np.ndarray:
-    """Return the 68 landmarks plus 10 forehead points above the brows (dlib stops at the eyebrows)."""
-    if FOREHEAD_LIFT <= 0:
-        return points
-    # Push each brow point away from the nose tip: the forehead and temples carry identity too.
-    brows = points[17:27]
-    forehead = brows + (brows - points[30]) * FOREHEAD_LIFT
-    return np.vstack([points, forehead])
-
-
 def _odd(value: float) -> int:
     return max(3, int(value) // 2 * 2 + 1)
 
 
-def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: Face) -> np.ndarray:
-    """Return ``canvas`` with ``source``'s face put in place of ``target``'s."""
-    target_all = np.asarray(target.landmarks, dtype=np.float64).reshape(68, 2)
-    src_all = _with_forehead(np.asarray(source.landmarks, dtype=np.float64).reshape(68, 2))
+def _disc(radius: float) -> np.ndarray:
+    r = max(1, int(radius))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def _polygon(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 255)
+    return mask
+
+
+def _close_mouth(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Return ``rgb`` with the mouth interior (teeth, tongue) painted over from the lips and a closed lips' line."""
+    inner = _polygon(rgb.shape[:2], landmarks[warp.INNER_LIPS])
+    size = float(np.ptp(landmarks[48:60, 0]))
+    inner = cv2.dilate(inner, _disc(size * 0.08))
+    closed = cv2.inpaint(np.ascontiguousarray(rgb), inner, max(2.0, size * 0.08), cv2.INPAINT_TELEA)
+    # Lips without the dark line where they meet read as one pouting blob: draw that line, from the darkest lip
+    # colour, along the middle of the inner lips.
+    lips = _polygon(rgb.shape[:2], landmarks[warp.OUTER_LIPS]) > 0
+    if lips.sum() < 10:
+        return closed
+    values = closed[lips].astype(np.float32)
+    dark = values[values.sum(axis=1) <= np.percentile(values.sum(axis=1), 10)].mean(axis=0) * 0.8
+    middle = [landmarks[48]] + [(landmarks[a] + landmarks[b]) / 2.0 for a, b in ((61, 67), (62, 66), (63, 65))]
+    line = np.zeros(rgb.shape[:2], dtype=np.uint8)
+    points = np.round(np.array([*middle, landmarks[54]])).astype(np.int32)
+    cv2.polylines(line, [points], False, 255, max(1, int(round(size * 0.025))), cv2.LINE_AA)
+    alpha = cv2.GaussianBlur(line, (0, 0), max(0.5, size * 0.01)).astype(np.float32)[..., None] / 255.0
+    return np.clip(closed * (1.0 - alpha) + dark * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _remove_lip_glints(rgb: np.ndarray, landmarks: np.ndarray, closing: bool) -> np.ndarray:
+    """Return ``rgb`` with bright glints on the lips (gloss, a flash) painted over from the lip around them.
+
+    With ``closing`` the mouth's interior is searched too (a mouth about to be closed keeps no teeth).
+    """
+    # A glint on a friend's lower lip, shrunk onto a crowd face, reads as a white line across the mouth.
+    shape = (rgb.shape[0], rgb.shape[1])
+    lips = masks.features_mask(shape, landmarks, 0, (warp.OUTER_LIPS,)) > 0
+    if not closing:
+        lips &= ~(_polygon(shape, landmarks[warp.INNER_LIPS]) > 0)
+    if lips.sum() < 20:
+        return rgb
+    size = float(np.ptp(landmarks[48:60, 0]))
+    lightness = masks.to_lab(rgb)[..., 0]
+    # A glint is a thin streak brighter than the lip around it: a white top-hat picks it out whatever the lip's
+    # own shade (a pale lower lip under a dark upper one hid it from a plain threshold).
+    streaks = lightness - cv2.morphologyEx(lightness, cv2.MORPH_OPEN, _disc(size * 0.06))
+    glints: np.ndarray = (cv2.dilate(lips.astype(np.uint8), _disc(2)) > 0) & (streaks > GLINT_MIN_LIGHTNESS)
+    if not glints.any():
+        return rgb
+    glints = cv2.dilate(glints.astype(np.uint8) * 255, _disc(size * 0.02))
+    return cv2.inpaint(np.ascontiguousarray(rgb), glints, max(2.0, size * 0.05), cv2.INPAINT_TELEA)
+
+
+def _points(source: Face, target: Face, keep_mouth: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the source points, where they go, and the target's own points.
+
+    The first 68 rows are the 68 landmarks; then 10 forehead points, or the rest of the dense mesh when both faces
+    have one (the 68 are mesh vertices themselves: each vertex is warped once, with one destination).
+    """
+    target_68 = np.asarray(target.landmarks, dtype=np.float64).reshape(-1, 2)[:68]
+    src_68 = np.asarray(source.landmarks, dtype=np.float64).reshape(-1, 2)[:68]
     frontalness = float(target.quality.get("frontalness", 1.0))
-    dst_all = _with_forehead(_destination_points(src_all[:68], target_all, frontalness))
-    hull_w, hull_h = np.ptp(dst_all, axis=0)
-    face_size = float(max(hull_w, hull_h, 8.0))
+    dst_68 = warp.destination_points(src_68, target_68, frontalness, target_mouth=keep_mouth)
+    src_mesh, target_mesh = warp.mesh_of(source), warp.mesh_of(target)
+    if src_mesh is not None and target_mesh is not None:
+        # The dense mesh follows the whole face up to the hairline.
+        dst_mesh = warp.mesh_destination(src_mesh, target_mesh, dst_68)
+        rest = warp.MESH_REST
+        return (
+            np.vstack([src_68, src_mesh[rest]]),
+            np.vstack([dst_68, dst_mesh[rest]]),
+            np.vstack([target_68, target_mesh[rest]]),
+        )
+    return warp.with_forehead(src_68), warp.with_forehead(dst_68), warp.with_forehead(target_68)
+
+
+def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: Face, seed: int = 0) -> np.ndarray:
+    """Return ``canvas`` with ``source``'s face put in place of ``target``'s."""
+    target_expr, source_expr = traits.expression_of(target), traits.expression_of(source)
+    # An open-mouthed target keeps its own teeth and tongue unless the friend's photo shows theirs; a closed one
+    # gets the friend's lips closed (teeth squeezed into a closed mouth were the white line across the lips).
+    keep_mouth = target_expr.mouth_is_open and not source_expr.mouth_is_open
+    # Parted lips show teeth; a friend whose lips are together keeps them (painting them over left a pouting blob).
+    close_mouth = not target_expr.mouth_is_open and source_expr.mouth_open > CLOSED_LIPS
+    src_all, dst_all, tgt_all = _points(source, target, keep_mouth)
+    face_size = float(max(*np.ptp(dst_all, axis=0), 8.0))
     margin = int(face_size * 0.6) + 8
     # Pad by reflection so faces touching the border still get a full working area for cloning.
     padded = cv2.copyMakeBorder(canvas, margin, margin, margin, margin, cv2.BORDER_REFLECT_101)
-    dst_pts = dst_all + margin
-    x0, y0 = np.floor(dst_pts.min(axis=0)).astype(int) - margin // 2
-    x1, y1 = np.ceil(dst_pts.max(axis=0)).astype(int) + margin // 2
+    x0, y0 = np.floor(dst_all.min(axis=0) + margin).astype(int) - margin // 2
+    x1, y1 = np.ceil(dst_all.max(axis=0) + margin).astype(int) + margin // 2
     x0, y0 = max(x0, 0), max(y0, 0)
     x1, y1 = min(x1, padded.shape[1]), min(y1, padded.shape[0])
-    roi = padded[y0:y1, x0:x1]
-    local_dst = dst_pts - np.array([x0, y0])
+    offset = np.array([x0 - margin, y0 - margin], dtype=np.float64)
+    # The friend's eyes come without the stranger's glasses: rims and temple arms left around them would float.
+    roi = glasses.remove_frames(padded[y0:y1, x0:x1], tgt_all[:68] - offset)
 
-    # Crop (and shrink) the source around its landmarks so the warp never touches the whole friend photo.
+    # Small faces are worked on enlarged: every mask, warp and blend then has pixels enough to be smooth.
+    scale = float(np.clip(WORK_FACE_PX / face_size, 1.0, MAX_SUPERSAMPLE))
+    big = roi if scale == 1.0 else cv2.resize(roi, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    big_size = face_size * scale
+    local_dst = (dst_all - offset) * scale
+    local_target = (tgt_all - offset) * scale
+
+    # Crop (and shrink) the source around its points so the warp never touches the whole friend photo.
     src_size = float(max(np.ptp(src_all, axis=0)))
     src_margin = int(src_size * 0.3) + 4
     sx0, sy0 = np.maximum(np.floor(src_all.min(axis=0)).astype(int) - src_margin, 0)
@@ -201,41 +206,47 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     sy1 = min(int(np.ceil(src_all[:, 1].max())) + src_margin, source_rgb.shape[0])
     src_crop = source_rgb[sy0:sy1, sx0:sx1]
     local_src = src_all - np.array([sx0, sy0])
-    shrink_by = min(1.0, SOURCE_OVERSAMPLE * face_size / max(src_size, 1.0))
+    shrink_by = min(1.0, SOURCE_OVERSAMPLE * big_size / max(src_size, 1.0))
     if shrink_by < 1.0:
         size = (max(1, round(src_crop.shape[1] * shrink_by)), max(1, round(src_crop.shape[0] * shrink_by)))
         src_crop = cv2.resize(src_crop, size, interpolation=cv2.INTER_AREA)
         local_src = local_src * shrink_by
+    # Glints first: closing the mouth paints from the lips around it, and a glint there would be smeared across it.
+    src_crop = _remove_lip_glints(src_crop, local_src[:68], not target_expr.mouth_is_open)
+    if close_mouth:
+        src_crop = _close_mouth(src_crop, local_src[:68])
 
     # The friend's skin likelihood travels with the pixels through the warp, as a fourth channel.
     src_skin = masks.skin_likelihood(src_crop, local_src[:68]) * 255.0
-    warped_all = _warp_triangles(
-        np.dstack([src_crop.astype(np.float32), src_skin]), local_src, local_dst, roi.shape[:2]
+    src_lips = masks.features_mask(src_crop.shape[:2], local_src[:68], 0, (warp.OUTER_LIPS,)).astype(np.float32)
+    warped_all = warp.warp_triangles(
+        np.dstack([src_crop.astype(np.float32), src_skin, src_lips]), local_src, local_dst, big.shape[:2]
     )
-    warped, warped_skin = warped_all[..., :3], warped_all[..., 3] / 255.0
-    local_target = target_all + margin - np.array([x0, y0])
-    # The friend's eyes come without the stranger's glasses: rims and temple arms left around them would float.
-    roi = glasses.remove_frames(roi, local_target)
-    roi_skin = masks.skin_likelihood(roi, local_target)
+    warped, warped_skin, warped_lips = warped_all[..., :3], warped_all[..., 3] / 255.0, warped_all[..., 4] > 127
+    # Once more where the lips landed: a stretched triangle of the mouth can still carry a speck of glint.
+    warped = _remove_lip_glints(
+        np.clip(warped + 0.5, 0, 255).astype(np.uint8), local_dst[:68], close_mouth or keep_mouth
+    ).astype(np.float32)
+    shape = (big.shape[0], big.shape[1])
+    roi_skin = masks.skin_likelihood(big, local_target[:68])
 
-    hull = cv2.convexHull(np.round(local_dst[HULL_POINTS]).astype(np.int32))
-    hull_mask: np.ndarray = np.zeros(roi.shape[:2], dtype=np.uint8)
+    hull = cv2.convexHull(np.round(local_dst).astype(np.int32))
+    hull_mask: np.ndarray = np.zeros(shape, dtype=np.uint8)
     cv2.fillConvexPoly(hull_mask, hull, 255)
-    erode = max(1, int(face_size * ERODE_FRACTION))
-    hull_mask = cv2.erode(hull_mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1, 2 * erode + 1)))
+    erode = max(1, int(big_size * ERODE_FRACTION))
+    hull_mask = cv2.erode(hull_mask, _disc(erode))
     # Paint only where both faces show skin (or the friend's brows, eyes, nose and mouth): the hull of the landmarks
-    # also covers the friend's hair at the temples and the stranger's fringe, and pasting one onto the other is the
-    # first thing a person notices.
+    # also covers the friend's hair at the temples and the stranger's fringe.
     features = (
         np.maximum(
-            masks.features_mask(roi.shape[:2], local_dst, face_size * FEATURE_GROW_FRACTION, masks.EYES_NOSE_MOUTH),
+            masks.features_mask(shape, local_dst[:68], big_size * FEATURE_GROW_FRACTION, masks.EYES_NOSE_MOUTH),
             # Brows grow less: the friend's hair often starts right at their outer ends.
-            masks.features_mask(roi.shape[:2], local_dst, face_size * BROW_GROW_FRACTION, masks.BROWS),
+            masks.features_mask(shape, local_dst[:68], big_size * BROW_GROW_FRACTION, masks.BROWS),
         )
         / 255.0
     )
     shared = np.minimum(warped_skin, roi_skin)
-    shared = cv2.GaussianBlur(shared, (_odd(face_size * SKIN_SMOOTH_FRACTION),) * 2, 0)
+    shared = cv2.GaussianBlur(shared, (_odd(big_size * SKIN_SMOOTH_FRACTION),) * 2, 0)
     keep = np.maximum(features, np.clip((shared - 0.5) / 0.4, 0.0, 1.0))
     # On small faces a few pixels of hair go unseen, while a patchy colour model costs the friend's likeness.
     strength = float(np.clip((face_size - SKIN_MASK_FROM_PX) / SKIN_MASK_FULL_SPAN_PX, 0.0, 1.0))
@@ -245,28 +256,83 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         return canvas
     skin = (np.minimum(warped_skin, roi_skin) > 0.6) & (mask > 0) & (features == 0)
     # Tone from the skin both faces show: the hull's hair, brows and eyes made large faces lighter and cooler than
-    # the stranger's neck (measured on group-cc0.jpg: median cheek colour 45 Lab units off, now at most 2.2).
+    # the stranger's neck.
     stats_region = skin if skin.sum() >= 50 else mask > 0
-    corrected = _match_colour(warped, roi, stats_region, face_size, shading=strength)
+    target_lips = masks.features_mask(shape, local_target[:68], 0, (warp.OUTER_LIPS,)) > 0
+    target_lips &= ~(_polygon(shape, local_target[warp.INNER_LIPS]) > 0)
+    # The target's light at every size: without it a side-lit friend photo kept its half-dark face on a 36 px target.
+    friend_eyes = masks.features_mask(shape, local_dst[:68], 0, masks.EYES) > 0
+    target_eyes = masks.features_mask(shape, local_target[:68], 0, masks.EYES) > 0
+    corrected = colour.match_colour(
+        warped,
+        big,
+        stats_region,
+        big_size,
+        features=[(warped_lips & (mask > 0), target_lips, colour.LIPS), (friend_eyes, target_eyes, colour.EYES)],
+        light_region=(mask > 0) & ((roi_skin > 0.3) | (features > 0)),
+        # A small face's lip and eye colours are a few pixels of mostly shadow: trust them from FEATURE_TRUST_PX.
+        feature_trust=float(np.clip(face_size / FEATURE_TRUST_PX, 0.2, 1.0)) ** 2,
+    )
+    corrected_u8 = np.clip(corrected + 0.5, 0, 255).astype(np.uint8)
 
     x, y, w, h = cv2.boundingRect(mask)
     center = (x + w // 2, y + h // 2)
     # seamlessClone may write into the mask it is given, so it gets a copy.
-    cloned = cv2.seamlessClone(corrected, roi, mask.copy(), center, cv2.NORMAL_CLONE)
-    # Poisson cloning pulls the whole face toward the target's border colours, which washes the friend's
-    # features out on small faces (measured on stadium.jpg: with the clone everywhere the re-embedded face was
-    # nearer the friend in 2 of 13 swaps). So the clone only carries the seam; the core is the colour-corrected
-    # friend (13 of 13 with the forehead points, 11 of 13 without them).
-    core = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * erode + 1, 4 * erode + 1)))
-    core_alpha = cv2.GaussianBlur(core, (_odd(face_size * CORE_FEATHER_FRACTION),) * 2, 0)
+    cloned = cv2.seamlessClone(corrected_u8, big, mask.copy(), center, cv2.NORMAL_CLONE)
+    # Poisson cloning pulls the whole face toward the target's border colours, which washes the friend's features
+    # out on small faces. So the clone only carries the seam; the core is the colour-corrected friend.
+    core = cv2.erode(mask, _disc(2 * erode))
+    core_alpha = cv2.GaussianBlur(core, (_odd(big_size * CORE_FEATHER_FRACTION),) * 2, 0)
     core_alpha = core_alpha.astype(np.float32)[..., None] / 255.0
-    cloned = corrected.astype(np.float32) * core_alpha + cloned.astype(np.float32) * (1.0 - core_alpha)
+    face_big = corrected * core_alpha + cloned.astype(np.float32) * (1.0 - core_alpha)
     # Feathering the clone's edge hides the seam seamlessClone can leave on hair or busy backgrounds.
-    alpha = cv2.GaussianBlur(mask, (_odd(face_size * FEATHER_FRACTION),) * 2, 0).astype(np.float32)[..., None] / 255.0
-    blended = cloned.astype(np.float32) * alpha + roi.astype(np.float32) * (1.0 - alpha)
+    alpha_big = cv2.GaussianBlur(mask, (_odd(big_size * FEATHER_FRACTION),) * 2, 0).astype(np.float32) / 255.0
+    if keep_mouth:
+        interior = _polygon(shape, local_target[warp.INNER_LIPS])
+        interior = cv2.GaussianBlur(cv2.erode(interior, _disc(big_size * 0.005)), (0, 0), big_size * 0.006)
+        alpha_big *= 1.0 - interior.astype(np.float32) / 255.0
+    # Whatever covers the target's face stays in front of the friend's.
+    alpha_big *= 1.0 - occlusion.occluder_mask(big, local_target[:68], local_target)
+
+    # Back to the photo's own size, then the target's finest band and sharpness.
+    native = (roi.shape[1], roi.shape[0])
+    if scale != 1.0:
+        face_native = cv2.resize(face_big, native, interpolation=cv2.INTER_AREA)
+        alpha = cv2.resize(alpha_big, native, interpolation=cv2.INTER_AREA)
+    else:
+        face_native, alpha = face_big, alpha_big
+    face_native = _keep_target_skin(face_native, roi, alpha, dst_all - offset, tgt_all - offset, face_size, seed)
+    blended = face_native * alpha[..., None] + roi.astype(np.float32) * (1.0 - alpha[..., None])
     padded[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     height, width = canvas.shape[:2]
     return np.ascontiguousarray(padded[margin : margin + height, margin : margin + width])
+
+
+def _keep_target_skin(
+    face: np.ndarray,
+    roi: np.ndarray,
+    alpha: np.ndarray,
+    dst: np.ndarray,
+    tgt: np.ndarray,
+    face_size: float,
+    seed: int,
+) -> np.ndarray:
+    """Return the friend's ``face`` with the target's fine skin texture, then its sharpness and noise level."""
+    shape = (roi.shape[0], roi.shape[1])
+    grow = face_size * GRAIN_FEATURE_GROW
+    features = np.maximum(masks.features_mask(shape, dst[:68], grow), masks.features_mask(shape, tgt[:68], grow))
+    skin_weight = cv2.GaussianBlur((255 - features).astype(np.float32) / 255.0, (0, 0), max(0.6, grow))
+    # On small faces the finest band is most of what a face is (at 36 px it is a pixel wide): taking the target's
+    # there brought back the stranger (nearer the stranger than the friend in 8 of 19 shared-crowd swaps), so it is
+    # taken in full only from faces of GRAIN_FULL_PX, and small faces get the target's grain level as noise.
+    share = float(np.clip((face_size - GRAIN_FROM_PX) / (GRAIN_FULL_PX - GRAIN_FROM_PX), 0.0, 1.0))
+    if share > 0:
+        face = texture.keep_fine_band(face, roi, share * skin_weight * (alpha > 0.05), face_size)
+    region = (alpha > 0.5).astype(np.uint8)
+    if region.sum() < 16:
+        return face
+    face, _ = texture.match_sharpness(face, roi, region)
+    return texture.match_noise(face, roi, region, seed)
 
 
 def swap_faces(
@@ -280,7 +346,7 @@ def swap_faces(
     for done, (source_rgb, source, target) in enumerate(pairs):
         if progress is not None:
             progress(done / max(total, 1), f"swapping face {done + 1} of {total}")
-        canvas = _swap_one(canvas, np.ascontiguousarray(source_rgb, dtype=np.uint8), source, target)
+        canvas = _swap_one(canvas, np.ascontiguousarray(source_rgb, dtype=np.uint8), source, target, seed=done)
     if progress is not None:
         progress(1.0, "swaps done")
     return canvas

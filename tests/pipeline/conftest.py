@@ -46,3 +46,15 @@ def crowd_faces(data_dir: Path) -> dict[str, tuple[np.ndarray, list[faces.Face]]
         rgb = images.load_image(data_dir / "crowds" / name)
         result[name] = (rgb, faces.detect_faces(rgb, min_face_px=faces.HOST_MIN_SIZE_PX))
     return result
+
+
+@pytest.fixture(scope="session")
+def friend_faces(identity_data: IdentityData) -> dict[str, list[tuple[str, faces.Face]]]:
+    """Return each person's (photo, face) pairs with their look and expression traits, computed once."""
+    from swaps.pipeline import traits
+
+    people: dict[str, list[tuple[str, faces.Face]]] = {}
+    for path, label, found in zip(identity_data.paths, identity_data.labels, identity_data.faces, strict=True):
+        traits.annotate(images.load_image(path), found)
+        people.setdefault(label, []).extend((path, face) for face in found)
+    return people

@@ -23,9 +23,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def friends(tmp_path_factory, data_dir: Path) -> Path:
-    """Return a folder of two friends' photos, two each, in sub-folders."""
+    """Return a folder of two friends' photos (a woman's two, a man's four), in sub-folders."""
     folder = tmp_path_factory.mktemp("friends")
-    for person in ("marissa_mayer", "jeff_bezos"):
+    for person in ("marissa_mayer", "george_clooney"):
         shutil.copytree(data_dir / "identities" / person, folder / person)
     return folder
 
@@ -64,29 +64,48 @@ def test_cluster_labels_each_face(friends: Path) -> None:
     done = _run("cluster", str(friends))
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert len(result) == 4
+    assert len(result) == 6
     by_person: dict[str, set[int]] = {}
     for path, entry in result.items():
         person = Path(path).parent.name
         by_person.setdefault(person, set()).update(face["identity"] for face in entry["faces"])
     assert all(len(labels) == 1 and -1 not in labels for labels in by_person.values())
-    assert by_person["marissa_mayer"] != by_person["jeff_bezos"]
+    assert by_person["marissa_mayer"] != by_person["george_clooney"]
 
 
 def test_swap_writes_image_and_answer_key(friends: Path, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.jpg"
-    crowd = data_dir / "crowds" / "group-cc0.jpg"
+    # selfie-many-people.jpg: men and women face the camera, so both friends fit a face.
+    crowd = data_dir / "crowds" / "selfie-many-people.jpg"
     done = _run("swap", "--friends", str(friends), "--crowd", str(crowd), "--out", str(out), "--count", "2")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["out"] == str(out)
-    assert Image.open(out).size == (1280, 853)
+    width, height = Image.open(crowd).size
+    assert Image.open(out).size == (width, height)
     assert len(result["hidden"]) == 2
     for hidden in result["hidden"]:
         assert Path(hidden["source"]).parent.parent == friends
-        left, top, width, height = hidden["box"]
-        assert hidden["box_norm"] == pytest.approx([left / 1280, top / 853, width / 1280, height / 853], abs=1e-5)
+        left, top, w, h = hidden["box"]
+        assert hidden["box_norm"] == pytest.approx([left / width, top / height, w / width, h / height], abs=1e-5)
         assert isinstance(hidden["identity"], int) and hidden["distance"] > 0
+        assert hidden["fit"]["allowed"] and hidden["fit"]["verdict"] in ("good", "fair") and hidden["fit"]["reasons"]
+
+
+def test_swap_count_takes_the_best_fitting_friends(friends: Path, data_dir: Path, tmp_path: Path) -> None:
+    # One friend is a woman, one a man; both fit somewhere in the selfie, and --count 1 keeps whichever fits
+    # better, telling why the other was left out.
+    out = tmp_path / "out.jpg"
+    crowd = data_dir / "crowds" / "selfie-many-people.jpg"
+    done = _run("swap", "--friends", str(friends), "--crowd", str(crowd), "--out", str(out), "--count", "1")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert len(result["hidden"]) == 1
+    (left_out,) = result["unplaced"].values()
+    assert left_out == "other friends fit this crowd better"
+    both = json.loads(_run("swap", "--friends", str(friends), "--crowd", str(crowd), "--out", str(out)).stdout)
+    best = max(both["hidden"], key=lambda hidden: hidden["fit"]["score"])
+    assert result["hidden"][0]["identity"] == best["identity"]
 
 
 def test_bad_input_is_one_line_on_stderr(tmp_path: Path) -> None:

@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.pipeline import faces, glasses, images, masks, matching, swap
-from swaps.pipeline.faces import box_iou as iou
+from swaps.pipeline import faces, glasses, hiding, images, masks, matching, quality, swap
 
 
 def _sources(identity_data) -> dict[str, tuple[str, faces.Face]]:
@@ -21,36 +20,51 @@ def _sources(identity_data) -> dict[str, tuple[str, faces.Face]]:
     return result
 
 
-@pytest.mark.parametrize(("crowd_name", "hosts"), [("stadium.jpg", 13), ("group-cc0.jpg", 1)])
-def test_swapped_faces_look_like_the_friend_and_stay_faces(
-    crowd_name, hosts, crowd_faces, identity_data, person_embeddings
-) -> None:
+def test_swapped_faces_look_like_the_friend_and_stay_faces(crowd_faces, friend_faces, person_embeddings) -> None:
+    totals = np.zeros(4, dtype=int)  # swaps, detected, nearest of the room, nearer than the stranger
+    for crowd_name in ("stadium.jpg", "group-cc0.jpg", "selfie-many-people.jpg"):
+        totals += _swap_and_find(crowd_name, crowd_faces, friend_faces, person_embeddings)
+    swaps, detected, nearest, nearer = totals
+    assert swaps >= 15
+    assert detected >= 0.95 * swaps
+    assert nearest >= 0.9 * swaps
+    # Stricter, and traded on purpose for the target's skin, light and mouth: nearer the friend's photo than the
+    # stranger whose face it replaced (19 of 19 when the friend was pasted whole; 15-18 of 19 now, several by a
+    # hair at 36 px).
+    assert nearer >= 0.75 * swaps
+
+
+def _swap_and_find(crowd_name, crowd_faces, friend_faces, person_embeddings) -> np.ndarray:
+    """Return (swaps, detected, nearest the friend among the room, nearer the friend than the stranger)."""
     rgb, crowd = crowd_faces[crowd_name]
     crowd = _hosts(crowd)
     height, width = rgb.shape[:2]
-    sources = _sources(identity_data)
-    matches = matching.assign(person_embeddings, crowd, image_size=(width, height))
-    assert len(matches) == hosts
+    hiding.annotate_missing(rgb, crowd)
+    friends = {name: [face for _, face in items] for name, items in friend_faces.items()}
+    matches = matching.assign(friends, crowd, image_size=(width, height))
+    # group-cc0.jpg: one face can host (the others are turned away, bowed or cut by the edge).
+    assert len(matches) >= 1
     pairs = []
     for m in matches:
-        path, source = sources[m.identity]
+        # As the app does: per target, the friend's photo whose expression and head turn are most like it.
+        path, source = friend_faces[m.identity][swap.best_source(friends[m.identity], crowd[m.target])]
         pairs.append((images.load_image(path), source, crowd[m.target]))
     seen: list[float] = []
     result = swap.swap_faces(rgb, pairs, progress=lambda fraction, _message: seen.append(fraction))
     assert result.shape == rgb.shape and seen[-1] == 1.0
-    again = faces.detect_faces(result, min_face_px=faces.HOST_MIN_SIZE_PX)
-    detected = nearer = 0
-    for _, source, target in pairs:
-        overlaps = [(iou(target.box, face.box), face) for face in again]
-        best_iou, found = max(overlaps, key=lambda item: item[0], default=(0.0, None))
-        if found is None or best_iou < 0.4:
+    detected = nearest = nearer = 0
+    for m, (_, source, target) in zip(matches, pairs, strict=True):
+        # Found again where it was (detected in a crop around it, as the recognisability check does).
+        found = quality.reembed(result, target)
+        if found is None:
             continue
         detected += 1
+        # What players need: the friend is the nearest of the room's people.
+        nearest += quality.rank_of(m.identity, found.embedding, person_embeddings)[0] == 1
         to_friend = np.linalg.norm(found.embedding - source.embedding)
         to_stranger = np.linalg.norm(found.embedding - target.embedding)
         nearer += to_friend < to_stranger
-    assert detected >= 0.95 * len(pairs)
-    assert nearer >= 0.9 * len(pairs)
+    return np.array([len(pairs), detected, nearest, nearer])
 
 
 def _cheek_edges(shape: tuple[int, int], landmarks: np.ndarray) -> list[np.ndarray]:
@@ -125,10 +139,13 @@ def test_swap_paints_no_dyed_hair_or_background(crowd_faces, identity_data, pers
         assert (green[box] & ~was_green[box]).sum() <= 0.002 * width * height
 
 
-def test_swap_matches_the_targets_skin_tone(crowd_faces, identity_data, person_embeddings) -> None:
+def test_swap_matches_the_targets_skin_tone(crowd_faces, identity_data, friend_faces) -> None:
     rgb, crowd = crowd_faces["group-cc0.jpg"]
     crowd = _hosts(crowd)
-    matches = matching.assign(person_embeddings, crowd, image_size=(rgb.shape[1], rgb.shape[0]))
+    hiding.annotate_missing(rgb, crowd)
+    friends = {name: [face for _, face in items] for name, items in friend_faces.items()}
+    matches = matching.assign(friends, crowd, image_size=(rgb.shape[1], rgb.shape[0]))
+    assert len(matches) == 1  # the one face of group-cc0.jpg that can host
     lab_before = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(float)
     for m in matches:
         # As the command line does: the friend's usable photo turned most like the target.

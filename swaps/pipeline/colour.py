@@ -1,0 +1,105 @@
+"""Give a warped friend's face the target's colour: skin tone and spread in Lab, shading, and the target's lip colour."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from . import masks
+
+# Low-frequency light: the friend's face takes the target's shading, compared over the target's skin and both faces'
+# features and blurred with a kernel this fraction of the face size. At 0.2 over skin alone a top-lit friend photo
+# kept black eye sockets on a frontally lit crowd face (matt_damon/img33.jpg); 0.35 with the features takes the
+# target's light into them while the cheek colour stays within a few Lab units (tests/pipeline/test_swap.py).
+LIGHT_BLUR_FRACTION = 0.35
+LIGHT_MAX_SHIFT = 25.0  # in Lab lightness units (0..100): enough for a shadowed cheek, not for a hand in front
+CHROMA_MAX_SHIFT = 12.0  # a* and b*: a flush or a colour cast, not a change of skin
+# Spread ratios: lightness may follow a flat-lit or contrasty crowd face within these bounds (up to 1.6 made a
+# friend's eye sockets black on a frontally lit face: the shading is the light transfer's job). Colour spread is
+# never widened: scaling a* and b* up turned lipstick into neon pink (issue 11: "over-saturated pink").
+L_SPREAD = (0.75, 1.25)
+CHROMA_SPREAD = (0.6, 1.0)
+# Weights (L*, a*, b*) with which a feature takes the target's own colour relative to the skin: the lips their colour
+# and most of their lightness offset (no neon lipstick on a bare face, no pale glossy lip as a white line on a dark
+# mouth); the eyes most of their colour (blue eyes on a
+# brown-eyed face stood out in the crowd crops) but their own whites.
+LIPS = (0.8, 1.0, 1.0)
+EYES = (0.0, 0.7, 0.7)
+# The largest shift (Lab units) a feature's colour takes: a small dark eye's colour is mostly noise and a full shift
+# painted a red band across a friend's eyes.
+MAX_FEATURE_SHIFT = {LIPS: 30.0, EYES: 5.0}
+
+
+def _odd(value: float) -> int:
+    return max(3, int(value) // 2 * 2 + 1)
+
+
+def match_colour(
+    warped: np.ndarray,
+    target: np.ndarray,
+    skin: np.ndarray,
+    face_size: float,
+    shading: float = 1.0,
+    features: Sequence[tuple[np.ndarray, np.ndarray, tuple[float, float, float]]] = (),
+    light_region: np.ndarray | None = None,
+    feature_trust: float = 1.0,
+) -> np.ndarray:
+    """Return ``warped`` with the target's skin tone over ``skin``, ``shading`` of its light and its feature colours.
+
+    ``features`` are (friend's region in ``warped``, target's region in ``target``, Lab weights) triples;
+    ``light_region`` is where the light is compared (default ``skin``); ``feature_trust`` (0..1) scales how far a
+    feature may shift (the lips of a 36 px face are a dozen pixels, their colour mostly the dark line between them).
+    """
+    if skin.sum() < 10:
+        return np.clip(warped, 0, 255).astype(np.float32)
+    src_lab = masks.to_lab(warped)
+    dst_lab = masks.to_lab(target)
+    for channel in range(3):
+        src_values = src_lab[..., channel][skin]
+        dst_values = dst_lab[..., channel][skin]
+        low, high = L_SPREAD if channel == 0 else CHROMA_SPREAD
+        ratio = float(np.clip(float(dst_values.std()) / (float(src_values.std()) or 1.0), low, high))
+        src_lab[..., channel] = (src_lab[..., channel] - float(src_values.mean())) * ratio + float(dst_values.mean())
+    for friend_region, target_region, weights in features:
+        _match_feature(src_lab, dst_lab, skin, friend_region, target_region, weights, feature_trust)
+    # One mean per face cannot give a turned head its lit and its shadowed side: add the difference of the two
+    # faces' skin lightness, blurred so it carries the light and not the stranger's features.
+    # The friend's shadowed side is no skin to the friend's own skin model, so the light is compared wherever the
+    # target shows skin, or a side-lit friend photo kept its dark half.
+    weight = (skin if light_region is None else light_region).astype(np.float32)
+    kernel = (_odd(face_size * LIGHT_BLUR_FRACTION),) * 2
+    coverage = cv2.GaussianBlur(weight, kernel, 0)
+    # Far from any shared skin (eyes on a small face, the mask's rim) the estimate fades out rather than guesses.
+    fade = np.clip(coverage / 0.3, 0.0, 1.0) * shading
+    # The same for the colour: a friend's red eyelids or flushed cheeks are the friend's photo, not the friend.
+    for channel, limit in ((0, LIGHT_MAX_SHIFT), (1, CHROMA_MAX_SHIFT), (2, CHROMA_MAX_SHIFT)):
+        difference = (dst_lab[..., channel] - src_lab[..., channel]) * weight
+        shift = cv2.GaussianBlur(difference, kernel, 0) / np.maximum(coverage, 1e-3) * fade
+        src_lab[..., channel] += np.clip(shift, -limit, limit)
+    src_lab[..., 0] = np.clip(src_lab[..., 0], 0.0, 100.0)
+    return (cv2.cvtColor(src_lab, cv2.COLOR_LAB2RGB) * 255.0).astype(np.float32)
+
+
+def _match_feature(
+    src_lab: np.ndarray,
+    dst_lab: np.ndarray,
+    skin: np.ndarray,
+    src_region: np.ndarray,
+    dst_region: np.ndarray,
+    weights: tuple[float, float, float],
+    trust: float = 1.0,
+) -> None:
+    """Shift a friend's feature (in place) toward the target's colour of it relative to the skin, soft at the edges."""
+    if src_region.sum() < 6 or dst_region.sum() < 6:
+        return
+    src_skin = np.median(src_lab[skin], axis=0)
+    dst_skin = np.median(dst_lab[skin], axis=0)
+    src_offset = np.median(src_lab[src_region], axis=0) - src_skin
+    dst_offset = np.median(dst_lab[dst_region], axis=0) - dst_skin
+    limit = MAX_FEATURE_SHIFT.get(weights, 10.0) * trust
+    shift = np.clip((dst_offset - src_offset) * np.asarray(weights, dtype=np.float32), -limit, limit)
+    size = max(1.0, float(np.sqrt(src_region.sum())) * 0.15)
+    soft = cv2.GaussianBlur(src_region.astype(np.float32), (0, 0), size)
+    src_lab += soft[..., None] * shift[None, None, :]

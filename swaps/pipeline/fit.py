@@ -1,0 +1,183 @@
+"""How well a friend fits a crowd face: likeness plus plausibility (gender, skin, beard, makeup, pose, size), a floor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import expression, gender, traits
+from .faces import Face
+
+DIFFICULTIES = ("easy", "normal", "hard")
+# The smallest crowd face (detector box side, px) a friend is placed on, per difficulty. Measured by
+# `python -m swaps.pipeline.bench` ("recognisable size": 23 faces shrunk and swapped, the swapped face embedded again
+# and compared with the room's 13 people, the face's own person among them): nearest the friend in 74% of swaps at
+# 20 px, 87% at 24, 87-91% at 28-32, 96% at 36, 100% at 44 and 56. Every placement is also checked that way when it
+# is made (hiding.hide_friends), so a smaller floor only means more swaps are tried and undone.
+MIN_FACE_PX = {"easy": 48.0, "normal": 32.0, "hard": 24.0}
+# Below this score a friend is never placed on that face; the verdicts split what is above it.
+FLOOR = 0.35
+GOOD = 0.65
+FAIR = 0.45
+# Two gender estimates this far apart, on either side of 0.5, never share a face (0.5 let a man onto a 36 px woman
+# read 0.45 in a crowd photo of ours). Measured with the shipped model:
+# the shared portraits read 0.03-0.17 (women) and 0.78-0.96 (men), stadium.jpg's 36 px faces 0.06-0.44 (women)
+# and 0.91-0.98 (men).
+GENDER_GAP = 0.3
+
+
+@dataclass
+class Profile:
+    """What a friend looks like across their photos: embeddings, faces and the median of each look trait."""
+
+    embeddings: np.ndarray
+    faces: list[Face] = field(default_factory=list)
+    look: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Fit:
+    """How well one friend fits one crowd face: a score 0..1, a verdict and the main reasons in words."""
+
+    score: float
+    verdict: str
+    reasons: list[str]
+    allowed: bool
+    distance: float
+    vetoed: bool = False  # refused for what the face is (gender, skin, size), not for a low score
+
+    def as_json(self) -> dict[str, object]:
+        """Return the fit as plain JSON values."""
+        return {
+            "score": round(self.score, 3),
+            "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "allowed": self.allowed,
+            "distance": round(self.distance, 4),
+        }
+
+
+def profile(friend: np.ndarray | Sequence[Face]) -> Profile:
+    """Return the profile of a friend given as their faces (best) or only their embeddings."""
+    if isinstance(friend, np.ndarray):
+        embeddings = np.asarray(friend, dtype=np.float64).reshape(-1, 128)
+        return Profile(embeddings=embeddings, look=_median_look([], embeddings))
+    found = list(friend)
+    usable = [face for face in found if face.usable] or found
+    embeddings = np.array([face.embedding for face in found], dtype=np.float64).reshape(-1, 128)
+    return Profile(embeddings=embeddings, faces=usable, look=_median_look(usable, embeddings))
+
+
+def _median_look(found: Sequence[Face], embeddings: np.ndarray) -> dict[str, float]:
+    """Return the median of each look trait over ``found`` (the gender estimate from ``embeddings`` if absent)."""
+    look: dict[str, float] = {}
+    for key in traits.TRAIT_KEYS:
+        values = [float(face.quality[key]) for face in found if key in face.quality]
+        if values:
+            # Dim photos make skin read darker than it is, rarely lighter: the tone of the better-lit photos counts.
+            look[key] = float(np.percentile(values, 75 if key == "skin_tone" else 50))
+    if "masculine" not in look and len(embeddings):
+        look["masculine"] = float(np.median([gender.masculinity(e) for e in embeddings]))
+    return look
+
+
+def identity_distance(embeddings: np.ndarray, target: np.ndarray) -> float:
+    """Return the mean distance from ``target`` to the friend's three nearest faces (robust to one odd photo)."""
+    distances = np.sort(np.linalg.norm(np.asarray(embeddings, dtype=np.float64).reshape(-1, 128) - target, axis=1))
+    return float(distances[: min(3, len(distances))].mean())
+
+
+def target_look(face: Face) -> dict[str, float]:
+    """Return the look traits of a crowd face (the gender estimate computed when not stored)."""
+    look = {key: float(face.quality[key]) for key in traits.TRAIT_KEYS if key in face.quality}
+    look.setdefault("masculine", gender.masculinity(face.embedding))
+    return look
+
+
+def best_expression_mismatch(friend: Profile, target: Face) -> tuple[float, bool]:
+    """Return the smallest expression-and-pose mismatch over the friend's photos and whether one has an open mouth."""
+    if not friend.faces:
+        return 0.3, False
+    wanted = traits.expression_of(target)
+    read = [traits.expression_of(face) for face in friend.faces]
+    return min(expression.mismatch(wanted, each) for each in read), any(each.mouth_is_open for each in read)
+
+
+def pair_fit(
+    friend: Profile, target: Face, *, image_size: tuple[int, int] | None = None, difficulty: str = "normal"
+) -> Fit:
+    """Return how well ``friend`` fits ``target``: score, verdict, whether allowed, and reasons in words."""
+    if difficulty not in MIN_FACE_PX:
+        raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}")
+    distance = identity_distance(friend.embeddings, target.embedding)
+    # Lookalike strangers sit at 0.55-0.65, unrelated faces at 0.8 and beyond.
+    likeness = float(np.clip((0.85 - distance) / 0.3, 0.0, 1.0))
+    mine, theirs = friend.look, target_look(target)
+    penalties: list[tuple[float, str]] = []
+    vetoes: list[str] = []
+
+    masc_f, masc_t = mine.get("masculine", 0.5), theirs["masculine"]
+    if abs(masc_f - masc_t) >= GENDER_GAP and (masc_f > 0.5) != (masc_t > 0.5):
+        vetoes.append("looks like a " + ("man" if masc_t > 0.5 else "woman") + ", the friend does not")
+    else:
+        penalties.append((0.5 * abs(masc_f - masc_t), "may read as another gender"))
+    if "beard" in mine and "beard" in theirs:
+        penalties.append((0.35 * max(0.0, mine["beard"] - theirs["beard"] - 0.25), "friend's beard, bare face"))
+        # The target keeps its own stubble, so the reverse costs less.
+        penalties.append((0.15 * max(0.0, theirs["beard"] - mine["beard"] - 0.25), "face has facial hair"))
+    if "lipstick" in mine and "lipstick" in theirs:
+        penalties.append((0.3 * max(0.0, mine["lipstick"] - theirs["lipstick"] - 0.2), "makeup differs"))
+    if "skin_tone" in mine and "skin_tone" in theirs:
+        # Fair skin reads 0.8-1.3 under any light, the darkest shared face 0.68 (see traits.describe).
+        delta = abs(min(mine["skin_tone"], 1.1) - min(theirs["skin_tone"], 1.1))
+        if delta > 0.35:
+            vetoes.append("skin tone too different")
+        penalties.append((float(np.clip((delta - 0.08) / 0.3, 0.0, 1.0)) * 0.4, "skin tone differs"))
+    if mine.get("glasses", 0.0) >= 0.75 and theirs.get("glasses", 0.0) < 0.5:
+        penalties.append((0.12, "friend wears glasses"))
+    mismatch, has_open = best_expression_mismatch(friend, target)
+    penalties.append((0.35 * float(np.clip(mismatch - 0.15, 0.0, 1.0)), "expression or head turn differs"))
+    if traits.expression_of(target).mouth_is_open and not has_open:
+        penalties.append((0.05, "open mouth kept from the crowd face"))
+
+    size = face_size(target)
+    floor_px = MIN_FACE_PX[difficulty]
+    if size < floor_px:
+        vetoes.append(f"face too small to recognise ({size:.0f} px < {floor_px:.0f} px)")
+    frontalness = float(target.quality.get("frontalness", 1.0))
+    penalties.append((0.3 * max(0.0, 0.6 - frontalness), "face turned away"))
+    inside = float(target.quality.get("inside", 1.0))
+    penalties.append((0.6 * (1.0 - inside), "face cut by the edge"))
+    if image_size is not None and _touches_edge(target, image_size):
+        penalties.append((0.03, "face at the edge"))
+
+    plausible = 1.0 - sum(value for value, _ in penalties)
+    score = float(np.clip(0.3 * likeness + 0.7 * plausible, 0.0, 1.0))
+    allowed = not vetoes and score >= FLOOR
+    verdict = "good" if allowed and score >= GOOD else "fair" if allowed and score >= FAIR else "poor"
+    ranked = [reason for value, reason in sorted(penalties, key=lambda item: -item[0]) if value >= 0.06]
+    reasons = vetoes + ranked[:2]
+    if not reasons:
+        reasons = ["looks alike" if likeness >= 0.6 else "plausible"]
+    elif not vetoes and score < FLOOR:
+        reasons.insert(0, "below the fit floor")
+    return Fit(score=score, verdict=verdict, reasons=reasons, allowed=allowed, distance=distance, vetoed=bool(vetoes))
+
+
+def face_size(face: Face) -> float:
+    """Return the face's size in px (the detector's, else the box's geometric mean)."""
+    size = face.quality.get("size")
+    return float(size) if size is not None else float(np.sqrt(face.box[2] * face.box[3]))
+
+
+def _touches_edge(face: Face, image_size: tuple[int, int], margin: float = 0.02) -> bool:
+    width, height = image_size
+    left, top, box_w, box_h = face.box
+    return (
+        left <= margin * width
+        or top <= margin * height
+        or left + box_w >= (1 - margin) * width
+        or top + box_h >= (1 - margin) * height
+    )

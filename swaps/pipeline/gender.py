@@ -1,0 +1,129 @@
+"""Estimate whether a face reads as a man's or a woman's from its 128-D embedding (a shipped logistic regression).
+
+The coefficients live in ``gender.json`` beside this file and are rebuilt with
+``python -m swaps.pipeline.gender train FOLDER`` where FOLDER holds ``man/`` and ``woman/`` sub-folders of
+portraits (see the README for the photos and labels used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+COEFFICIENTS = Path(__file__).with_name("gender.json")
+# Portraits are shrunk to this long side before detection: training needs the big face, not the fine print.
+TRAIN_LONG_SIDE = 640
+TRAIN_MIN_FACE_PX = 60
+CROWD_FACE_PX = 40
+CLASSES = ("man", "woman")
+
+
+@lru_cache(maxsize=1)
+def _model() -> tuple[np.ndarray, float]:
+    """Return the shipped weights and intercept, read once per process."""
+    data = json.loads(COEFFICIENTS.read_text())
+    return np.asarray(data["weights"], dtype=np.float64), float(data["intercept"])
+
+
+def masculinity(embedding: np.ndarray) -> float:
+    """Return the probability (0..1) that the face with ``embedding`` reads as a man's."""
+    weights, intercept = _model()
+    score = float(np.asarray(embedding, dtype=np.float64).reshape(128) @ weights + intercept)
+    return float(1.0 / (1.0 + np.exp(-score)))
+
+
+def _largest_face_embeddings(path: str) -> list[list[float]]:
+    """Return the embeddings of the largest face in the photo at ``path``: as it is and shrunk to crowd size."""
+    from . import faces, images
+
+    rgb = images.load_image(path)
+    scale = TRAIN_LONG_SIDE / max(rgb.shape[:2])
+    if scale < 1.0:
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    found = [
+        face
+        for face in faces.detect_faces(rgb, min_face_px=TRAIN_MIN_FACE_PX)
+        if face.quality["frontalness"] >= faces.USABLE_MIN_FRONTALNESS and face.quality["inside"] >= 0.9
+    ]
+    if not found:
+        return []
+    largest = max(found, key=lambda face: face.quality["size"])
+    result = [[float(v) for v in largest.embedding]]
+    # Crowd faces are 30-50 px: the same face at that size embeds differently, and the estimate must hold there.
+    shrink = CROWD_FACE_PX / largest.quality["size"]
+    small = cv2.resize(rgb, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    again = faces.detect_faces(small, min_face_px=int(CROWD_FACE_PX * 0.8))
+    if again:
+        result.append([float(v) for v in max(again, key=lambda face: face.quality["size"]).embedding])
+    return result
+
+
+def train(folder: Path, out: Path = COEFFICIENTS, workers: int = 2) -> dict[str, float]:
+    """Fit the regression on ``folder``/man and ``folder``/woman portraits, write ``out``; return the figures."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    from . import faces, images
+
+    paths: list[str] = []
+    labels: list[int] = []
+    for label, name in enumerate(CLASSES):
+        found = images.find_images([str(folder / name)])
+        paths.extend(found)
+        labels.extend([1 - label] * len(found))  # 1 = man
+    with ProcessPoolExecutor(max_workers=workers, initializer=faces.load_models) as pool:
+        embeddings = list(pool.map(_largest_face_embeddings, paths, chunksize=4))
+    x = np.array([emb for per in embeddings for emb in per])
+    y = np.array([label for per, label in zip(embeddings, labels, strict=True) for _ in per])
+    # Both sizes of one photo stay in one fold, so the accuracy is that of photos never seen.
+    groups = np.array([index for index, per in enumerate(embeddings) for _ in per])
+    # A mild penalty: 128 features and about 1000 faces, and the weights must generalise to crowd faces.
+    model = LogisticRegression(C=1.0, max_iter=2000)
+    accuracy = float(cross_val_score(model, x, y, cv=GroupKFold(n_splits=5), groups=groups).mean())
+    model.fit(x, y)
+    figures = {
+        "photos": len(paths),
+        "photos_with_a_face": int(sum(1 for per in embeddings if per)),
+        "faces": len(x),
+        "cv_accuracy": round(accuracy, 4),
+    }
+    out.write_text(
+        json.dumps(
+            {
+                "source": "man/ and woman/ portraits; see README (gender estimate)",
+                **figures,
+                "weights": [round(float(v), 6) for v in model.coef_[0]],
+                "intercept": round(float(model.intercept_[0]), 6),
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train the shipped coefficients from a folder of labelled portraits."""
+    parser = argparse.ArgumentParser(prog="python -m swaps.pipeline.gender", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    command = sub.add_parser("train", help="fit the coefficients on FOLDER/man and FOLDER/woman")
+    command.add_argument("folder", type=Path)
+    command.add_argument("--out", type=Path, default=COEFFICIENTS)
+    args = parser.parse_args(argv)
+    if not (args.folder / "man").is_dir() or not (args.folder / "woman").is_dir():
+        print(f"error: {args.folder} needs man/ and woman/ sub-folders", file=sys.stderr)
+        return 2
+    print(json.dumps(train(args.folder, args.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""Describe how a face looks beyond who it is: skin tone, facial hair, makeup, glasses, gender estimate, expression."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from . import expression, gender, glasses, masks
+from .faces import Face
+
+# Cheeks (both sides of the nose, clear of eyes and mouth), the chin and the upper lip, as landmark polygons.
+CHEEKS = ([1, 3, 48, 31, 40], [15, 13, 54, 35, 47])
+LOWER_FACE = ([6, 7, 8, 9, 10, 57], [31, 33, 35, 54, 51, 48])
+# Fine texture is measured at this many pixels across the face: a crowd face is upsampled to it, a portrait shrunk.
+TEXTURE_SIZE = 96
+TRAIT_KEYS = ("skin_l", "skin_a", "skin_b", "skin_tone", "beard", "lipstick", "glasses", "masculine")
+# Below this face size the whites of the eyes are a pixel or two and the skin tone estimate is noise.
+SKIN_TONE_MIN_PX = 80.0
+# Below this the chin is a few pixels and its grain is the camera's: the beard estimate was 1.0 on women at 36 px.
+BEARD_MIN_PX = 60.0
+
+
+def _polygon_mask(shape: tuple[int, int], landmarks: np.ndarray, polygons: Sequence[Sequence[int]]) -> np.ndarray:
+    mask = np.zeros(shape, dtype=np.uint8)
+    for polygon in polygons:
+        cv2.fillConvexPoly(mask, np.round(landmarks[list(polygon)]).astype(np.int32), 255)
+    return mask > 0
+
+
+def _crop(rgb: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Return the face cut out at ``TEXTURE_SIZE`` px across, its landmarks there and the scale used."""
+    low = np.floor(landmarks.min(axis=0)).astype(int)
+    high = np.ceil(landmarks.max(axis=0)).astype(int)
+    size = float(max(high - low)) or 1.0
+    x0, y0 = max(0, low[0]), max(0, low[1])
+    x1, y1 = min(rgb.shape[1], high[0] + 1), min(rgb.shape[0], high[1] + 1)
+    crop = rgb[y0:y1, x0:x1]
+    scale = TEXTURE_SIZE / size
+    if crop.size == 0:
+        return np.zeros((TEXTURE_SIZE, TEXTURE_SIZE, 3), np.uint8), (landmarks - low) * scale, scale
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interpolation)
+    return crop, (landmarks - np.array([x0, y0])) * scale, scale
+
+
+def describe(rgb: np.ndarray, face: Face) -> dict[str, float]:
+    """Return the look of ``face`` in ``rgb`` as quality keys: skin Lab, beard, lipstick, glasses, masculine."""
+    landmarks = np.asarray(face.landmarks, dtype=np.float64).reshape(-1, 2)[:68]
+    crop, local, _ = _crop(rgb, landmarks)
+    lab = masks.to_lab(crop)
+    shape = (crop.shape[0], crop.shape[1])
+    cheeks = _polygon_mask(shape, local, CHEEKS)
+    lower = _polygon_mask(shape, local, LOWER_FACE)
+    result: dict[str, float] = {"masculine": round(gender.masculinity(face.embedding), 4)}
+    if cheeks.sum() < 20 or lower.sum() < 20:
+        return result
+    # The skin model's mean rather than the cheeks' median: on a turned head the far cheek's polygon runs into the
+    # background, and the model drops such strays.
+    model = masks.skin_model(crop, local)
+    skin = model.mean if model is not None else np.median(lab[cheeks], axis=0)
+    result.update({"skin_l": float(skin[0]), "skin_a": float(skin[1]), "skin_b": float(skin[2])})
+    # Skin lightness alone mostly measures the light (a fair face in shadow reads as dark as a dark face in the sun),
+    # so the tone is the skin's lightness against the whites of the same face's eyes (measured: 0.68 for the darkest
+    # skin in the shared photos, 0.8-1.3 for fair skin whatever the light).
+    eyes = masks.features_mask(shape, local, 0, masks.EYES) > 0
+    if float(face.quality.get("size", 0.0)) >= SKIN_TONE_MIN_PX and eyes.sum() >= 10:
+        white = float(np.percentile(lab[eyes][:, 0], 95))
+        result["skin_tone"] = float(np.clip(float(skin[0]) / max(white, 1.0), 0.3, 1.5))
+    # Stubble and beards darken the chin and upper lip against the cheeks and make them grainier; a shadow under
+    # the nose darkens without grain, so both count.
+    lower_l = float(np.median(lab[lower][:, 0]))
+    cheek_l = float(np.median(lab[cheeks][:, 0]))
+    grey = lab[..., 0]
+    grain = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.2))
+    grain_ratio = float(np.median(grain[lower])) / max(float(np.median(grain[cheeks])), 0.3)
+    darker = (cheek_l - lower_l) / max(cheek_l, 1.0)
+    if float(face.quality.get("size", 0.0)) >= BEARD_MIN_PX:
+        result["beard"] = float(np.clip(darker * 4.0 + (grain_ratio - 1.0) * 0.5, 0.0, 1.0))
+    # Lipstick: lips redder than the skin by more than bare lips are.
+    lips = masks.features_mask(shape, local, 0, (slice(48, 60),)) > 0
+    lips &= ~(masks.features_mask(shape, local, 0, (slice(60, 68),)) > 0)
+    if lips.sum() >= 10:
+        lip_a = float(np.median(lab[lips][:, 1]))
+        result["lipstick"] = float(np.clip((lip_a - float(skin[1]) - 8.0) / 20.0, 0.0, 1.0))
+    result["glasses"] = float(glasses.wears_glasses(rgb, landmarks))
+    return {key: round(value, 4) for key, value in result.items()}
+
+
+def annotate(rgb: np.ndarray, found: Sequence[Face]) -> None:
+    """Add the look and the expression of every face in ``found`` (detected in ``rgb``) to its quality."""
+    for face in found:
+        face.quality.update(describe(rgb, face))
+        face.quality.update(expression.read(face.landmarks).as_quality())
+
+
+def expression_of(face: Face) -> expression.Expression:
+    """Return the expression stored in ``face.quality``, read from its landmarks when it is not there."""
+    quality = face.quality
+    if "expr_mouth_open" in quality:
+        return expression.Expression(
+            **{key: float(quality[f"expr_{key}"]) for key in expression.Expression.__dataclass_fields__}
+        )
+    return expression.read(face.landmarks)

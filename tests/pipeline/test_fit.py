@@ -1,0 +1,128 @@
+"""Fit before likeness: who may be placed on which crowd face, and why not."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from swaps.pipeline import faces, fit, gender, hiding, images, matching
+
+WOMEN = ("angelina_jolie", "jennifer_aniston", "scarlett_johansson", "marissa_mayer", "katy_perry")
+MEN_IN_CROWD = ("mark_zuckerberg", "jack_dorsey", "elon_musk", "jeff_bezos")
+
+
+@pytest.fixture(scope="module")
+def men_crowd(friend_faces) -> tuple[np.ndarray, list[faces.Face]]:
+    """Return a crowd composed of one portrait of each of four men, side by side at 70 px faces, and its faces."""
+    tiles = []
+    for person in MEN_IN_CROWD:
+        path, face = max(friend_faces[person], key=lambda item: item[1].quality["score"])
+        rgb = images.load_image(path)
+        left, top, width, height = face.box
+        cx, cy, side = left + width // 2, top + height // 2, int(max(width, height) * 2.2)
+        padded = cv2.copyMakeBorder(rgb, side, side, side, side, cv2.BORDER_REFLECT_101)
+        crop = padded[cy + side - side // 2 : cy + side + side // 2, cx + side - side // 2 : cx + side + side // 2]
+        tiles.append(cv2.resize(crop, (160, 160), interpolation=cv2.INTER_AREA))
+    crowd_rgb = np.ascontiguousarray(np.hstack(tiles))
+    found = faces.detect_faces(crowd_rgb)
+    assert len(found) == 4
+    hiding.annotate_missing(crowd_rgb, found)
+    return crowd_rgb, found
+
+
+def _friends(friend_faces, names) -> dict[str, list[faces.Face]]:
+    return {name: [face for _, face in friend_faces[name]] for name in names}
+
+
+def test_gender_estimate_separates_the_shared_people(person_embeddings) -> None:
+    for name, vectors in person_embeddings.items():
+        values = [gender.masculinity(vector) for vector in vectors]
+        if name in WOMEN:
+            assert max(values) < 0.3, name
+        else:
+            assert min(values) > 0.6, name
+
+
+def test_a_crowd_of_men_only_gets_the_men_among_the_friends(men_crowd, friend_faces) -> None:
+    crowd_rgb, crowd = men_crowd
+    # Five women and two men for four faces: likeness alone must place at least two women here.
+    friends = _friends(friend_faces, (*WOMEN, "matt_damon", "leonardo_dicaprio"))
+    placement = matching.place(friends, crowd, image_size=(crowd_rgb.shape[1], crowd_rgb.shape[0]))
+    assert {m.identity for m in placement.matches} == {"matt_damon", "leonardo_dicaprio"}
+    for woman in WOMEN:
+        assert "looks like a man" in placement.unplaced[woman]
+
+
+def test_a_friend_is_never_placed_below_the_floor(crowd_faces, friend_faces) -> None:
+    rgb, crowd = crowd_faces["stadium.jpg"]
+    hiding.annotate_missing(rgb, crowd)
+    friends = _friends(friend_faces, friend_faces)
+    table = matching.fits(friends, crowd)
+    for seed in (None, 1, 2):
+        placement = matching.place(friends, crowd, image_size=(rgb.shape[1], rgb.shape[0]), seed=seed)
+        assert placement.matches
+        for m in placement.matches:
+            pair = table[m.identity][m.target]
+            assert pair.allowed and pair.score >= fit.FLOOR, (m.identity, m.target, pair)
+
+
+def test_pinning_below_the_floor_is_refused_and_said(men_crowd, friend_faces) -> None:
+    crowd_rgb, crowd = men_crowd
+    friends = _friends(friend_faces, ("katy_perry", "matt_damon"))
+    size = (crowd_rgb.shape[1], crowd_rgb.shape[0])
+    placement = matching.place(friends, crowd, image_size=size, pins={"katy_perry": 0, "matt_damon": 2})
+    assert [(m.identity, m.target) for m in placement.matches] == [("matt_damon", 2)]
+    assert placement.unplaced["katy_perry"].startswith("pinned face refused: looks like a man")
+
+
+def test_fit_has_a_verdict_and_reasons_in_words(men_crowd, friend_faces) -> None:
+    _, crowd = men_crowd
+    woman = fit.pair_fit(fit.profile([face for _, face in friend_faces["scarlett_johansson"]]), crowd[0])
+    assert woman.verdict == "poor" and not woman.allowed
+    assert woman.reasons[0] == "looks like a man, the friend does not"
+    man = fit.pair_fit(fit.profile([face for _, face in friend_faces["matt_damon"]]), crowd[0])
+    assert man.allowed and man.verdict in ("good", "fair") and man.reasons
+    assert set(man.as_json()) == {"score", "verdict", "reasons", "allowed", "distance"}
+
+
+def test_count_keeps_the_best_fitting_friends(crowd_faces, friend_faces) -> None:
+    rgb, crowd = crowd_faces["stadium.jpg"]
+    hiding.annotate_missing(rgb, crowd)
+    friends = _friends(friend_faces, friend_faces)
+    size = (rgb.shape[1], rgb.shape[0])
+    everyone = matching.place(friends, crowd, image_size=size)
+    best = sorted(everyone.matches, key=lambda m: -m.fit.score)[:3]
+    chosen = matching.place(friends, crowd, image_size=size, count=3)
+    assert {m.identity for m in chosen.matches} == {m.identity for m in best}
+    assert sum(1 for why in chosen.unplaced.values() if why == "other friends fit this crowd better") >= 1
+
+
+def test_difficulty_sets_the_smallest_face(crowd_faces, friend_faces) -> None:
+    rgb, crowd = crowd_faces["stadium.jpg"]  # 36-44 px faces
+    friends = _friends(friend_faces, ("george_clooney", "matt_damon"))
+    size = (rgb.shape[1], rgb.shape[0])
+    easy = matching.place(friends, crowd, image_size=size, difficulty="easy")
+    assert not easy.matches and all("too small" in why for why in easy.unplaced.values())
+    hard = matching.place(friends, crowd, image_size=size, difficulty="hard")
+    assert len(hard.matches) == 2
+    with pytest.raises(ValueError):
+        matching.place(friends, crowd, image_size=size, difficulty="impossible")
+
+
+def test_reroll_moves_friends_among_faces_that_fit(crowd_faces, friend_faces) -> None:
+    rgb, crowd = crowd_faces["stadium.jpg"]
+    friends = _friends(friend_faces, ("george_clooney", "matt_damon", "jeff_bezos"))
+    size = (rgb.shape[1], rgb.shape[0])
+    placements = {
+        tuple(sorted((m.identity, m.target) for m in matching.place(friends, crowd, image_size=size, seed=s).matches))
+        for s in range(6)
+    }
+    assert len(placements) > 1
+    assert all(len(p) == 3 for p in placements)
+
+
+def test_lookalikes_leave_out_faces_that_could_never_host(men_crowd, friend_faces) -> None:
+    _, crowd = men_crowd
+    assert matching.lookalikes([face for _, face in friend_faces["katy_perry"]], crowd) == []
+    assert len(matching.lookalikes([face for _, face in friend_faces["matt_damon"]], crowd)) == 4
