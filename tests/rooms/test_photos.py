@@ -181,3 +181,14 @@ def test_a_photo_whose_worker_died_on_the_last_attempt_is_failed_by_the_sweep(ro
     assert body["retryable"] is True
     page = host_client.get(f"/rooms/{room.pk}/").content.decode()
     assert f'action="/jobs/{photo.job_id}/retry/"' in page and f'value="/rooms/{room.pk}/#photo-{photo.pk}"' in page
+
+
+def test_found_faces_store_their_look_and_expression(room, small_photos, face_models):
+    """The swap form weighs fits from stored faces alone: detection keeps each face's look and expression."""
+    photos.add_photos(room=room, files=[upload("zuck.jpg", small_photos["mark_zuckerberg"][0])])
+    run_queued_jobs("photo")
+    (face,) = Face.objects.filter(photo__room=room)
+    for key in ("masculine", "skin_l", "lipstick", "glasses", "expr_mouth_open", "expr_smile", "expr_yaw"):
+        assert key in face.quality, key
+    assert face.quality["masculine"] > 0.5
+    assert face.to_pipeline().quality == face.quality  # what the fit reads
