@@ -63,7 +63,8 @@ class Swap(models.Model):
         FAILED = "failed", "Failed"
 
     class Difficulty(models.TextChoices):
-        # The host's wish; players see it as a label. The face pipeline may use it to pick crowd faces.
+        # Players see it as a label; the face pipeline takes it as the smallest crowd face a friend goes on
+        # (swaps.services.placement.PIPELINE_DIFFICULTY).
         EASY = "easy", "Easy"
         MEDIUM = "medium", "Medium"
         HARD = "hard", "Hard"
@@ -75,6 +76,12 @@ class Swap(models.Model):
     version = models.PositiveIntegerField()
     identity_ids = models.JSONField(default=list)  # the friends the host chose to hide
     difficulty = models.CharField(max_length=8, choices=Difficulty.choices, default=Difficulty.MEDIUM)
+    # The host's placement choices: {"identity id": crowd face id} fixes a friend to a face, and the seed re-rolls
+    # among near-equal placements (None: the best placement). The swap form's preview uses the same two.
+    pins = models.JSONField(default=dict, blank=True)
+    seed = models.IntegerField(null=True, blank=True)
+    # Chosen friends the swap left out, and why, in words: [{"identity": id, "reason": "..."}].
+    unplaced = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     image = models.ImageField(upload_to=swap_upload_to, blank=True, width_field="width", height_field="height")
@@ -111,6 +118,10 @@ class Swap(models.Model):
 
     def hidden_identity_ids(self) -> list[int]:
         return [int(entry["identity"]) for entry in self.answer_key]
+
+    def pinned_faces(self) -> dict[int, int]:
+        """Return the host's pins as {identity id: crowd face id}."""
+        return {int(identity): int(face) for identity, face in (self.pins or {}).items()}
 
 
 class Player(models.Model):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -21,12 +21,15 @@ from rooms.models import Face, Identity, ProcessingStatus, Room
 from rooms.services.identities import lock_room
 from rooms.services.uploads import read_stored_rgb
 from swaps.models import CrowdPhoto, Swap, new_share_token
-from swaps.pipeline import disguise, images, matching
+from swaps.pipeline import disguise, hiding, images
 from swaps.pipeline import swap as pipeline_swap
+from swaps.services import placement
 
 PREVIEW_SIZE = (1200, 630)  # Open Graph's recommended link-preview size
 RESULT_JPEG_QUALITY = 90
 FAILED_MESSAGE = "The swap failed. Retry, or start a new version."
+# A stored face whose quality has this key carries its look and expression (rooms.services.faces.find_faces).
+TRAITS_MARK = "expr_mouth_open"
 
 
 def swappable_identities(room: Room) -> QuerySet[Identity]:
@@ -62,13 +65,19 @@ def start_swap(
     crowd_photo_id: int,
     identity_ids: Sequence[int] | None = None,
     difficulty: str = Swap.Difficulty.MEDIUM,
+    pins: Mapping[int, int] | None = None,
+    seed: int | None = None,
 ) -> Swap:
     """Create the next swap version of a room and queue the job that makes it.
 
-    Default: every visible identity with a usable face, as many as the crowd's hostable faces allow.
+    Default: the visible people who fit a face of this crowd, best fit first, as many as its hosting faces allow.
+    ``pins`` fixes a friend to a crowd face ({identity id: crowd face id}; refused with the reason when the fit does
+    not allow it), ``seed`` re-rolls among near-equal placements (None: the best one): the job places the friends
+    exactly as the swap form's preview did (swaps.services.placement).
     """
-    if difficulty not in Swap.Difficulty.values:
-        raise ServiceError("Choose easy, medium or hard.")
+    placement.pipeline_difficulty(difficulty)
+    seed = placement.clean_seed(seed)
+    pins = {int(identity): int(face) for identity, face in (pins or {}).items()}
     crowd_photo = CrowdPhoto.objects.filter(room=room, pk=crowd_photo_id).first()
     if crowd_photo is None:
         raise ServiceError("That crowd photo is not in this room. Choose one of this room's crowd photos.")
@@ -80,8 +89,17 @@ def start_swap(
             "No face in this crowd photo is large and front-facing enough to take a friend. Choose another crowd."
         )
     eligible = list(swappable_identities(room))
+    planner = placement.Planner.load(crowd=crowd_photo, difficulty=difficulty, eligible=eligible)
     if identity_ids is None:
-        chosen = eligible[:hosts]
+        fitting = sorted((row for row in planner.fits if row.best.allowed), key=lambda row: -row.best.score)
+        kept = {row.identity.pk for row in fitting[:hosts]}
+        chosen = [identity for identity in eligible if identity.pk in kept]
+        if eligible and not chosen:
+            raise ServiceError(
+                "Nobody fits a face in this crowd at this difficulty"
+                + _reasons_text({row.identity: placement.reasons_in_words(row.best) for row in planner.fits})
+                + ". Choose people yourself, another crowd or another difficulty."
+            )
     else:
         wanted = list(dict.fromkeys(int(pk) for pk in identity_ids))
         found = Identity.objects.filter(room=room).in_bulk(wanted)
@@ -101,6 +119,16 @@ def start_swap(
             )
     if not chosen:
         raise ServiceError("Choose at least one person to hide. Upload friends' photos first if there is nobody yet.")
+    planned = planner.place([i.pk for i in chosen], pins, seed)
+    if planned.refused:
+        raise ServiceError(planned.refused[0].message + " Choose another face for them, or let CrowdSwap place them.")
+    if not planned.placed:
+        names = {i.pk: i for i in chosen}
+        raise ServiceError(
+            "Nobody you chose fits a face in this crowd"
+            + _reasons_text({names[pk]: [reason] for pk, reason in planned.unplaced.items() if pk in names})
+            + ". Choose other people, another crowd or another difficulty."
+        )
     with transaction.atomic():
         lock_room(room.pk)
         last = Swap.objects.filter(room=room).order_by("-version").values_list("version", flat=True).first() or 0
@@ -110,12 +138,23 @@ def start_swap(
             version=last + 1,
             identity_ids=[i.pk for i in chosen],
             difficulty=difficulty,
+            pins={str(identity): face for identity, face in pins.items()},
+            seed=seed,
         )
         swap.job = enqueue(
             kind=SWAP_JOB, payload={"swap_id": swap.pk}, owner_id=room.owner_id, group_name=room.group_name
         )
         swap.save(update_fields=["job"])
     return swap
+
+
+def _reasons_text(reasons: Mapping[Identity, Sequence[str]], limit: int = 3) -> str:
+    """Return ": Angie: looks like a man, the friend does not; Bob: ..." for the first few people."""
+    parts = [f"{identity.display_name}: {'; '.join(why)}" for identity, why in list(reasons.items())[:limit]]
+    more = len(reasons) - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return (" (" + " · ".join(parts) + ")") if parts else ""
 
 
 def preview_jpeg(rgb: np.ndarray, size: tuple[int, int] = PREVIEW_SIZE) -> bytes:
@@ -133,8 +172,21 @@ def preview_jpeg(rgb: np.ndarray, size: tuple[int, int] = PREVIEW_SIZE) -> bytes
     return images.encode_jpeg(np.ascontiguousarray(resized[y0 : y0 + target_h, x0 : x0 + target_w]), quality=85)
 
 
+def room_people(room_id: int) -> dict[int, np.ndarray]:
+    """Return the embeddings of every person of a room (hidden ones too): a swapped face must be nearest its friend
+    among all of them to count as recognisable."""
+    people: dict[int, list[np.ndarray]] = {}
+    for face in Face.objects.filter(photo__room_id=room_id, identity__isnull=False, ignored=False).only(
+        "identity_id", "embedding"
+    ):
+        if face.embedded and face.identity_id is not None:
+            people.setdefault(face.identity_id, []).append(face.embedding_array())
+    return {pk: np.stack(found) for pk, found in people.items()}
+
+
 def run_swap(job: Job, progress: Progress) -> dict:
-    """Match the chosen friends to crowd faces, swap them in, store the result, preview and answer key."""
+    """Place the chosen friends on the crowd faces they fit, swap them in checking each stays recognisable, and
+    store the result, preview, answer key and who was left out."""
     swap_id = job.payload.get("swap_id")
     swap = Swap.objects.filter(pk=swap_id).select_related("crowd_photo").first()
     if swap is None:
@@ -144,44 +196,67 @@ def run_swap(job: Job, progress: Progress) -> dict:
         raise JobError("The crowd photo was deleted. Upload a crowd photo and start a new swap.")
     Swap.objects.filter(pk=swap.pk).update(status=Swap.Status.RUNNING, error="")
     progress(5, "Reading photos")
-    targets_rows = list(crowd.faces.filter(can_host=True))
-    if not targets_rows:
+    identities = Identity.objects.filter(room_id=swap.room_id, pk__in=swap.identity_ids).in_bulk()
+    # People deleted since the swap was started are left out.
+    chosen = [int(pk) for pk in swap.identity_ids if int(pk) in identities]
+    inputs = placement.placement_inputs(crowd, chosen)
+    if not inputs.hosts:
         raise JobError("No face in this crowd photo can host a friend. Choose another crowd.")
-    identities = {i.pk: i for i in Identity.objects.filter(room_id=swap.room_id, pk__in=swap.identity_ids)}
-    faces_by_identity: dict[int, list[Face]] = {}
-    for face in Face.objects.filter(identity_id__in=list(identities), ignored=False).select_related("photo"):
-        if face.identity_id is not None:
-            faces_by_identity.setdefault(face.identity_id, []).append(face)
-    # Keep the host's order; people deleted since the swap was started are left out.
-    chosen = [pk for pk in swap.identity_ids if pk in identities and faces_by_identity.get(pk)]
-    if not chosen:
+    if not inputs.friends:
         raise JobError("None of the chosen people has a face any more. Choose people and start again.")
     crowd_rgb = read_stored_rgb(crowd.image)
     height, width = crowd_rgb.shape[:2]
-    targets = [row.to_pipeline() for row in targets_rows]
-    progress(15, "Matching friends to crowd faces")
-    embeddings = {pk: np.stack([f.embedding_array() for f in faces_by_identity[pk]]) for pk in chosen}
-    matches = matching.assign(embeddings, targets, image_size=(width, height))
+    # Pins name crowd faces; a face found again since (a re-run crowd job) no longer holds its pin.
+    pins = {
+        pk: index
+        for pk, face_id in swap.pinned_faces().items()
+        if pk in inputs.friends and (index := inputs.index_of(face_id)) is not None
+    }
+    photos: dict[int, np.ndarray] = {}
 
-    photo_cache: dict[int, np.ndarray] = {}
-    pairs = []
-    answer_key = []
-    for match in matches:
-        rows = faces_by_identity[int(match.identity)]
-        target = targets[match.target]
-        source_row = rows[pipeline_swap.best_source([r.to_pipeline() for r in rows], target)]
-        if source_row.photo_id not in photo_cache:
-            photo_cache[source_row.photo_id] = read_stored_rgb(source_row.photo.image)
-        pairs.append((photo_cache[source_row.photo_id], source_row.to_pipeline(), target))
-        box = pipeline_swap.answer_box(target, (width, height))
-        answer_key.append({"identity": int(match.identity), "box": [float(v) for v in box]})
+    def load_photo(identity_id: int, index: int) -> np.ndarray:
+        row = inputs.rows[identity_id][index]
+        if row.photo_id not in photos:
+            photos[row.photo_id] = read_stored_rgb(row.photo.image)
+        return photos[row.photo_id]
 
     def swap_progress(fraction: float, stage: str) -> None:
-        progress(20 + int(65 * fraction), stage[:1].upper() + stage[1:])
+        progress(15 + int(70 * fraction), stage[:1].upper() + stage[1:])
 
-    result = pipeline_swap.swap_faces(crowd_rgb, pairs, progress=swap_progress)
+    progress(10, "Choosing where each friend goes")
+    result = hiding.hide_friends(
+        crowd_rgb,
+        inputs.targets,
+        inputs.friends,
+        load_photo,
+        pins=pins,
+        seed=swap.seed,
+        difficulty=placement.pipeline_difficulty(swap.difficulty),
+        room=room_people(swap.room_id),
+        progress=swap_progress,
+    )
+    _store_new_traits(inputs)
+    left_out = {pk: placement.NO_CLEAR_FACE for pk in chosen if pk not in inputs.friends}
+    left_out.update({int(pk): placement.reason_in_words(why) for pk, why in result.unplaced.items()})
+    unplaced = [{"identity": pk, "reason": left_out[pk]} for pk in chosen if pk in left_out]
+    if not result.hidden:
+        Swap.objects.filter(pk=swap.pk).update(unplaced=unplaced)
+        raise JobError(
+            "Nobody could be hidden in this crowd"
+            + _reasons_text({identities[pk]: [why] for pk, why in left_out.items()})
+            + ". Choose other people, another crowd or another difficulty."
+        )
+    # The host's order, as the play page lists the friends to find.
+    hidden = sorted(result.hidden, key=lambda h: chosen.index(int(h.identity)))
+    answer_key = [
+        {
+            "identity": int(h.identity),
+            "box": [float(v) for v in pipeline_swap.answer_box(inputs.targets[h.target], (width, height))],
+        }
+        for h in hidden
+    ]
     # Published as a whole new rendering: a diff against the (public) original crowd must not point at faces.
-    result, rendering = disguise.rerender(result, keep=[tuple(e["box"]) for e in answer_key])
+    image, rendering = disguise.rerender(result.image, keep=[tuple(e["box"]) for e in answer_key])
     # "box" is where the face is in the published picture; "crowd_box" where it was in the crowd photo, for the
     # reveal's before-and-after (both as image fractions).
     answer_key = [
@@ -192,10 +267,10 @@ def run_swap(job: Job, progress: Progress) -> dict:
         }
         for e in answer_key
     ]
-    height, width = result.shape[:2]
+    height, width = image.shape[:2]
     progress(90, "Saving the result")
-    result_jpeg = images.encode_jpeg(result, quality=RESULT_JPEG_QUALITY)
-    preview = preview_jpeg(result)
+    result_jpeg = images.encode_jpeg(image, quality=RESULT_JPEG_QUALITY)
+    preview = preview_jpeg(image)
 
     swap = Swap.objects.get(pk=swap.pk)
     old_names = [name for name in (swap.image.name, swap.preview.name) if name]
@@ -207,19 +282,30 @@ def run_swap(job: Job, progress: Progress) -> dict:
         if not Swap.objects.select_for_update().filter(pk=swap.pk).exists():
             delete_files(default_storage, new_names)
             return {"swap_id": swap_id, "skipped": "The swap was discarded while it ran."}
-        # A re-run replaces the first run's files and key instead of adding to them.
+        # A re-run replaces the first run's files, key and left-out friends instead of adding to them.
         Swap.objects.filter(pk=swap.pk).update(
             image=swap.image.name,
             preview=swap.preview.name,
             width=width,
             height=height,
             answer_key=answer_key,
+            unplaced=unplaced,
             status=Swap.Status.DONE,
             error="",
         )
         transaction.on_commit(lambda: delete_files(default_storage, old_names))
     # The job's result is shown to the host only, but keep the key out of it all the same.
     return {"swap_id": swap.pk, "hidden": len(answer_key), "version": swap.version}
+
+
+def _store_new_traits(inputs: placement.Inputs) -> None:
+    """Keep the look and expression the swap read for faces stored before they were (the form's fits use them)."""
+    pairs = list(zip(inputs.hosts, inputs.targets, strict=True))
+    for pk, rows in inputs.rows.items():
+        pairs += list(zip(rows, inputs.friends[pk], strict=True))
+    for row, face in pairs:
+        if TRAITS_MARK not in (row.quality or {}) and TRAITS_MARK in face.quality:
+            type(row).objects.filter(pk=row.pk).update(quality=type(row).fields_from_pipeline(face)["quality"])
 
 
 def swap_failed(job: Job, reason: str | None) -> None:

@@ -29,8 +29,9 @@ def upload(name: str, content: bytes) -> SimpleUploadedFile:
 
 @pytest.fixture(scope="session")
 def group_jpeg(data_dir) -> bytes:
-    # A small everyday group photo whose three front faces can all host a friend.
-    return (data_dir / "crowds" / "voc" / "2008_001322.jpg").read_bytes()
+    # A small group selfie whose three front faces can all host a friend, a man and two women: both friends of
+    # SWAP_PEOPLE fit one of them (the fit keeps a friend off a face of another gender).
+    return (data_dir / "crowds" / "selfie-many-people.jpg").read_bytes()
 
 
 @pytest.fixture

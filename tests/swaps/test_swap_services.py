@@ -10,7 +10,7 @@ from crowdswap.lib.errors import ServiceError
 from rooms.models import Identity
 from rooms.services.rooms import delete_room
 from swaps.models import CrowdPhoto, Swap
-from swaps.services import crowds
+from swaps.services import crowds, placement
 from swaps.services import swaps as swaps_services
 from tests.rooms.photos import abandon_job, run_queued_jobs, storage_files
 from tests.swaps.conftest import SWAP_PEOPLE
@@ -88,7 +88,9 @@ def test_start_swap_refuses_with_clear_messages(prepared_room, django_capture_on
         swaps_services.start_swap(room=room, crowd_photo_id=crowd.pk, identity_ids=[p.pk for p in people[:1]])
     Identity.objects.filter(room=room).update(hidden=False)
     hosts = crowd.faces.filter(can_host=True)
-    keep = hosts.first()
+    # Keep the one face somebody fits best, so the default has someone to hide.
+    planned = placement.preview(crowd=crowd, eligible=people, identity_ids=[p.pk for p in people])
+    keep = max(planned.placed, key=lambda row: row.fit.score).face
     hosts.exclude(pk=keep.pk).update(can_host=False)
     with pytest.raises(ServiceError, match="1 face that can host a friend, but you chose 2"):
         swaps_services.start_swap(room=room, crowd_photo_id=crowd.pk, identity_ids=[p.pk for p in people])
