@@ -22,7 +22,7 @@ from rooms.serializers import PhotoUploadSerializer, UploadReportSerializer
 from swaps import serializers as s
 from swaps.access import get_crowd_for_owner, get_swap_for_owner
 from swaps.models import CrowdPhoto, Swap
-from swaps.services import crowds, swaps
+from swaps.services import crowds, placement, swaps
 
 ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
@@ -68,15 +68,18 @@ class CrowdDetailView(APIView):
 
 class LookalikesView(APIView):
     @extend_schema(
-        responses={200: s.IdentityLookalikesSerializer(many=True), 404: ErrorSerializer},
-        summary="Each person's most similar faces in the latest crowd photo",
+        parameters=[s.LookalikesQuerySerializer],
+        responses={200: s.IdentityLookalikesSerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer},
+        summary="Each person's best-fitting faces in the latest crowd photo (faces they could be placed on)",
     )
     def get(self, request: Request, room_id: int) -> Response:
         room = get_room_for_owner(request.user, room_id)
+        query = s.LookalikesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         crowd = crowds.latest_crowd_photo(room)
         if crowd is None:
             return Response([])
-        found = crowds.lookalikes(room=room)
+        found = crowds.lookalikes(room=room, difficulty=query.validated_data["difficulty"])
         body = [
             {
                 "identity": identity_id,
@@ -85,14 +88,45 @@ class LookalikesView(APIView):
                     {
                         "crowd_face": face.pk,
                         "box": crowds.normalised_box(face, crowd.width, crowd.height),
-                        "distance": round(distance, 4),
+                        "distance": round(fit.distance, 4),
+                        "fit": s.fit_json(fit),
                     }
-                    for face, distance in pairs
+                    for face, fit in row.faces
                 ],
+                "why_none": row.why_none,
             }
-            for identity_id, pairs in found.items()
+            for identity_id, row in found.items()
         ]
         return Response(body)
+
+
+class PlacementView(APIView):
+    @extend_schema(
+        parameters=[s.PlacementQuerySerializer],
+        responses={200: s.PlacementSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+        summary="Each person's fit on a crowd photo and where the chosen ones would go (the swap form's preview)",
+        description="Computed from stored faces, without reading a photo. Pins the fit refuses are listed in "
+        "`refused` with the reason and left out of the placement; `reroll=true` finds a seed whose placement "
+        "differs from the one under `seed`. Start the swap with the same people, difficulty, pins and seed to get "
+        "this placement.",
+    )
+    def get(self, request: Request, room_id: int, crowd_id: int) -> Response:
+        crowd = get_crowd_for_owner(request.user, room_id, crowd_id)
+        query = s.PlacementQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        planner = placement.Planner.load(
+            crowd=crowd, difficulty=data["difficulty"], eligible=list(swaps.swappable_identities(crowd.room))
+        )
+        chosen = data.get("identities")
+        if chosen is None:
+            chosen = placement.preselected(planner.fits, len(planner.inputs.hosts))
+        pins = placement.parse_pins(data.get("pins", ""))
+        if data["reroll"]:
+            shown, found = planner.reroll(chosen, pins, data.get("seed"))
+            detail = "" if found else "No other placement fits about as well: this one stays."
+            return Response(s.placement_json(shown, chosen, rerolled=found, detail=detail))
+        return Response(s.placement_json(planner.place(chosen, pins, data.get("seed")), chosen))
 
 
 # ---------------------------------------------------------------- swaps
@@ -137,6 +171,8 @@ class SwapListApi(SwapView):
             crowd_photo_id=data.validated_data["crowd_photo"],
             identity_ids=data.validated_data.get("identities"),
             difficulty=data.validated_data["difficulty"],
+            pins=data.validated_data.get("pins"),
+            seed=data.validated_data.get("seed"),
         )
         context = _owner_context(request)
         body = {

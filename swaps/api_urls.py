@@ -8,6 +8,11 @@ urlpatterns = [
     path("rooms/<int:room_id>/lookalikes/", api.LookalikesView.as_view(), name="api-lookalikes"),
     path("rooms/<int:room_id>/crowds/", api.CrowdListView.as_view(), name="api-crowds"),
     path("rooms/<int:room_id>/crowds/<int:crowd_id>/", api.CrowdDetailView.as_view(), name="api-crowd"),
+    path(
+        "rooms/<int:room_id>/crowds/<int:crowd_id>/placement/",
+        api.PlacementView.as_view(),
+        name="api-crowd-placement",
+    ),
     path("rooms/<int:room_id>/swaps/", api.SwapListApi.as_view(), name="api-swaps"),
     path("rooms/<int:room_id>/swaps/<int:swap_id>/", api.SwapDetailApi.as_view(), name="api-swap"),
     path("rooms/<int:room_id>/swaps/<int:swap_id>/publish/", api.SwapPublishApi.as_view(), name="api-swap-publish"),

@@ -12,11 +12,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crowdswap.lib.errors import ServiceError
 from rooms.access import get_room_for_owner
-from rooms.models import Identity, Room
+from rooms.models import Identity, ProcessingStatus, Room
 from rooms.views import report_messages
 from swaps.access import get_crowd_for_owner, get_swap_for_owner
 from swaps.models import CrowdPhoto, Swap
-from swaps.services import crowds, play, swaps
+from swaps.serializers import placement_json
+from swaps.services import crowds, placement, play, swaps
 
 
 def _box_style(box: list[float]) -> str:
@@ -55,21 +56,37 @@ def crowd_list(request: HttpRequest, room_id: int) -> HttpResponse:
         for crowd in CrowdPhoto.objects.filter(room=room).select_related("job")
     ]
     latest = crowds.latest_crowd_photo(room)
-    lookalikes = crowds.lookalikes(room=room)
-    people_rows = [
-        {
-            "identity": i,
-            "cover": i.cover_face(),
-            "lookalikes": [
-                {"style": _crop_style(crowds.normalised_box(f, latest.width, latest.height)), "distance": d}
-                for f, d in lookalikes.get(i.pk, [])
-            ]
-            if latest
-            else [],
-        }
-        for i in room.identities.filter(hidden=False)
-    ]
-    context = {"room": room, "crowds": listed, "people": people, "people_rows": people_rows, "latest": latest}
+    # At the difficulty the host last chose on the swap form: the faces each person could be placed on there.
+    difficulty = _form_difficulty(request, room)
+    lookalikes = crowds.lookalikes(room=room, difficulty=difficulty)
+    people_rows = []
+    for i in room.identities.filter(hidden=False):
+        found = lookalikes.get(i.pk)
+        people_rows.append(
+            {
+                "identity": i,
+                "cover": i.cover_face(),
+                "lookalikes": [
+                    {
+                        "style": _crop_style(crowds.normalised_box(f, latest.width, latest.height)),
+                        "verdict": fit.verdict,
+                        "reasons": "; ".join(placement.reasons_in_words(fit)),
+                    }
+                    for f, fit in found.faces
+                ]
+                if latest and found
+                else [],
+                "why_none": found.why_none if found else "",
+            }
+        )
+    context = {
+        "room": room,
+        "crowds": listed,
+        "people": people,
+        "people_rows": people_rows,
+        "latest": latest,
+        "difficulty": Swap.Difficulty(difficulty).label,
+    }
     return render(request, "swaps/crowds.html", context)
 
 
@@ -104,30 +121,114 @@ def _form_key(room: Room) -> str:
     return f"swap-form-{room.pk}"
 
 
+def _form_difficulty(request: HttpRequest, room: Room) -> str:
+    """Return the difficulty the host last chose on the swap form (medium until they choose)."""
+    saved = (request.session.get(_form_key(room)) or {}).get("difficulty")
+    return saved if saved in Swap.Difficulty.values else Swap.Difficulty.MEDIUM
+
+
 def _form_choices(request: HttpRequest, room: Room, crowds_: list[CrowdPhoto], eligible: list[Identity]) -> dict:
-    """Return the swap form's crowd, friends and difficulty: the host's last choices while they still apply."""
+    """Return the swap form's crowd, friends, difficulty, pins and seed: the host's last choices while they apply.
+
+    ``identities`` is None when the host has made no choice that still applies: the form then ticks the friends
+    who fit the crowd well.
+    """
     saved = request.session.get(_form_key(room)) or {}
     by_id = {crowd.pk: crowd for crowd in crowds_}
     crowd = by_id.get(saved.get("crowd")) or swaps.best_crowd(crowds_)
+    same_crowd = crowd is not None and saved.get("crowd") == crowd.pk
     eligible_ids = [i.pk for i in eligible]
-    kept = [pk for pk in saved.get("identities", []) if pk in eligible_ids]
-    hosts = crowd.hosts if crowd else 0
-    chosen = kept if kept else eligible_ids[:hosts]
+    kept = [pk for pk in saved.get("identities", []) if pk in eligible_ids] if same_crowd else []
     difficulty = (
         saved.get("difficulty") if saved.get("difficulty") in Swap.Difficulty.values else Swap.Difficulty.MEDIUM
     )
-    return {"crowd": crowd, "identities": set(chosen), "difficulty": difficulty}
+    seed = saved.get("seed") if same_crowd and isinstance(saved.get("seed"), int) else None
+    return {
+        "crowd": crowd,
+        "identities": kept or None,
+        "difficulty": difficulty,
+        "pins": {int(k): int(v) for k, v in (saved.get("pins") or {}).items()} if same_crowd else {},
+        "seed": seed,
+        "warned": bool(saved.get("warned")) and same_crowd,
+    }
+
+
+def _place_line(row: placement.FriendFit, shown: placement.Preview) -> tuple[str, str]:
+    """Return what the form says under a chosen friend about their place in the preview, and its tone."""
+    pk = row.identity.pk
+    refused = next((r for r in shown.refused if r.identity.pk == pk), None)
+    if refused is not None:
+        return f"The face you chose does not fit: {refused.reason}.", "warning"
+    if pk in shown.unplaced:
+        return f"Won't be hidden: {shown.unplaced[pk]}.", "warning"
+    placed = shown.placed_of(pk)
+    if placed is None:
+        return "", ""
+    verdict = placed.fit.verdict
+    if placed.pinned:
+        return f"Pinned to the face you chose ({verdict} fit there).", "poor" if verdict == "poor" else ""
+    if verdict == row.best.verdict:
+        return "Placed on a face that fits them best.", ""
+    return f"Placed on a {verdict} face: friends who fit better took the best ones.", ""
+
+
+def _form_state(
+    crowd: CrowdPhoto | None, eligible: list[Identity], choices: dict
+) -> tuple[placement.Preview | None, list[int]]:
+    """Return the preview of the form's crowd and the friends it ticks (the host's, else those who fit well)."""
+    if crowd is None or not eligible:
+        return None, []
+    planner = placement.Planner.load(crowd=crowd, difficulty=choices["difficulty"], eligible=eligible)
+    chosen = choices["identities"]
+    if chosen is None:
+        chosen = placement.preselected(planner.fits, len(planner.inputs.hosts))
+    try:
+        shown = planner.place(chosen, choices["pins"], choices["seed"])
+    except ServiceError:
+        # Pins saved for faces or friends that no longer take part: start over without them.
+        shown = planner.place(chosen, {}, choices["seed"])
+    return shown, chosen
 
 
 @login_required
 @require_GET
 def swap_list(request: HttpRequest, room_id: int) -> HttpResponse:
-    """Show the swap form (friends, crowd), every version with progress or result, sharing and leaderboards."""
+    """Show the swap form (crowd with the placement preview, friends with their fit), every version with progress
+    or result and who was left out, sharing and boards."""
     room = get_room_for_owner(request.user, room_id)
     done = swaps.hosting_crowds(room)
     eligible = list(swaps.swappable_identities(room))
     choices = _form_choices(request, room, done, eligible)
-    friends = [{"identity": i, "cover": i.cover_face(), "checked": i.pk in choices["identities"]} for i in eligible]
+    crowd = choices["crowd"]
+    shown, chosen = _form_state(crowd, eligible, choices)
+    friends = []
+    for identity in eligible:
+        fitted = shown.fit_of(identity.pk) if shown else None
+        line, tone = _place_line(fitted, shown) if fitted and shown and identity.pk in chosen else ("", "")
+        friends.append(
+            {
+                "identity": identity,
+                "cover": identity.cover_face(),
+                "checked": identity.pk in chosen,
+                "fit": fitted.best if fitted else None,
+                "reasons": placement.reasons_in_words(fitted.best) if fitted else [],
+                "place_line": line,
+                "place_tone": tone,
+                "pinned": bool(shown and identity.pk in shown.pins),
+            }
+        )
+    hosts = []
+    if shown is not None and crowd is not None:
+        placed = {row.face.pk: row for row in shown.placed}
+        for face in shown.hosts:
+            row = placed.get(face.pk)
+            hosts.append(
+                {
+                    "face": face,
+                    "style": _box_style(crowds.normalised_box(face, crowd.width, crowd.height)),
+                    "placed": row,
+                }
+            )
     names = {i.pk: i.display_name for i in Identity.objects.filter(room=room)}
     versions = []
     for swap in Swap.objects.filter(room=room).select_related("job", "crowd_photo"):
@@ -138,6 +239,10 @@ def swap_list(request: HttpRequest, room_id: int) -> HttpResponse:
                 "swap": swap,
                 "crowd_name": (swap.crowd_photo.original_name or "Crowd photo") if swap.crowd_photo else None,
                 "friend_names": [names.get(pk, "a friend who was removed") for pk in hidden],
+                "unplaced": [
+                    {"name": names.get(int(e["identity"]), "A friend who was removed"), "reason": e["reason"]}
+                    for e in swap.unplaced or []
+                ],
                 "unnamed": swaps.unnamed_friends(swap) if swap.status == Swap.Status.DONE else [],
                 "share_url": share_url,
                 "facebook_url": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": share_url}),
@@ -155,30 +260,72 @@ def swap_list(request: HttpRequest, room_id: int) -> HttpResponse:
         "choices": choices,
         "difficulties": Swap.Difficulty.choices,
         "friends": friends,
+        "hosts": hosts,
+        "preview": shown,
+        "pins_text": placement.pins_text(shown.pins) if shown else "",
+        "placement_state": placement_json(shown, chosen) if shown else None,
         "versions": versions,
     }
     return render(request, "swaps/room_swaps.html", context)
 
 
+def _poor_warning(shown: placement.Preview) -> str:
+    """Return the warning for chosen friends who will not be hidden or fit poorly ("" when there are none)."""
+    poor = shown.poor_choices()
+    if not poor:
+        return ""
+    return (
+        "Not started yet: "
+        + " ".join(f"{identity.display_name} {why}." for identity, why in poor)
+        + " Untick them, or press Start anyway."
+    )
+
+
 @login_required
 @require_POST
 def swap_start(request: HttpRequest, room_id: int) -> HttpResponse:
-    """Start a new swap version with the ticked friends and the chosen crowd photo."""
+    """Start a new swap version with the ticked friends, the chosen crowd photo, difficulty, pins and seed.
+
+    Friends who would not be hidden or fit poorly are named first; "Start anyway" starts all the same.
+    """
     room = get_room_for_owner(request.user, room_id)
     crowd = request.POST.get("crowd", "")
     ids = [int(i) for i in request.POST.getlist("identities") if i.isdigit()]
     difficulty = request.POST.get("difficulty", Swap.Difficulty.MEDIUM)
+    seed_text = request.POST.get("seed", "").strip()
+    try:
+        pins = placement.parse_pins(request.POST.get("pins", ""))
+    except ServiceError:
+        pins = {}
+    seed = int(seed_text) if seed_text.isdigit() else None
     # The form shows these choices again, whether the swap starts or not.
-    request.session[_form_key(room)] = {
+    form = {
         "crowd": int(crowd) if crowd.isdigit() else None,
         "identities": ids,
         "difficulty": difficulty,
+        "pins": {str(k): v for k, v in pins.items()},
+        "seed": seed,
     }
+    request.session[_form_key(room)] = form
     if not crowd.isdigit():
         messages.error(request, "Choose a crowd photo first.")
         return _swaps_back(room)
     try:
-        swap = swaps.start_swap(room=room, crowd_photo_id=int(crowd), identity_ids=ids, difficulty=difficulty)
+        chosen_crowd = CrowdPhoto.objects.filter(room=room, pk=int(crowd), status=ProcessingStatus.DONE).first()
+        if request.POST.get("anyway") != "1" and chosen_crowd is not None:
+            eligible = list(swaps.swappable_identities(room))
+            shown = placement.preview(
+                crowd=chosen_crowd, eligible=eligible, identity_ids=ids, difficulty=difficulty, pins=pins, seed=seed
+            )
+            # A choice nobody fits, or a refused pin, gets start_swap's own refusal instead.
+            warning = _poor_warning(shown) if shown.placed and not shown.refused else ""
+            if warning:
+                request.session[_form_key(room)] = {**form, "warned": True}
+                messages.warning(request, warning)
+                return _swaps_back(room)
+        swap = swaps.start_swap(
+            room=room, crowd_photo_id=int(crowd), identity_ids=ids, difficulty=difficulty, pins=pins, seed=seed
+        )
     except ServiceError as exc:
         messages.error(request, exc.message)
         return _swaps_back(room)

@@ -109,6 +109,7 @@ def endpoints(w, small_photos):
         ("api-album-zip", "get", reverse("api-album-zip", args=[r, i1]), None, None, 200),
         ("api-crowds", "get", reverse("api-crowds", args=[r]), None, None, 200),
         ("api-crowd", "get", reverse("api-crowd", args=[r, crowd]), None, None, 200),
+        ("api-crowd-placement", "get", reverse("api-crowd-placement", args=[r, crowd]), None, None, 200),
         ("rooms:photo-image", "get", reverse("rooms:photo-image", args=[r, photo]), None, None, 200),
         ("rooms:face-thumb", "get", reverse("rooms:face-thumb", args=[r, face]), None, None, 200),
         ("swaps:crowd-image", "get", reverse("swaps:crowd-image", args=[r, crowd]), None, None, 200),

@@ -1,11 +1,10 @@
-"""Crowd photos: upload, the crowd job that finds their faces, how many friends a crowd can host, lookalikes."""
+"""Crowd photos: upload, the crowd job that finds their faces, how many friends a crowd can host, lookalikes by fit."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q
@@ -16,9 +15,10 @@ from crowdswap.lib.files import delete_files
 from rooms.models import Identity, ProcessingStatus, Room
 from rooms.services.faces import find_faces
 from rooms.services.uploads import UploadedFileLike, UploadReport, add_images, processing_kind, read_stored_rgb
-from swaps.models import CrowdFace, CrowdPhoto
+from swaps.models import CrowdFace, CrowdPhoto, Swap
 from swaps.pipeline import faces as pipeline_faces
-from swaps.pipeline import matching
+from swaps.pipeline.fit import Fit
+from swaps.services import placement
 
 # Crowd faces are small: keep more pixels than for friends' photos so distant faces survive.
 CROWD_MAX_SIDE = 4096
@@ -153,20 +153,32 @@ def latest_crowd_photo(room: Room) -> CrowdPhoto | None:
     return CrowdPhoto.objects.filter(room=room, status=ProcessingStatus.DONE).order_by("-created_at", "-id").first()
 
 
-def lookalikes(*, room: Room, k: int = LOOKALIKES_PER_IDENTITY) -> dict[int, list[tuple[CrowdFace, float]]]:
-    """Return, per identity, its k most similar faces in the latest crowd photo as (CrowdFace, distance)."""
+@dataclass(frozen=True)
+class Lookalikes:
+    """A person's lookalikes in a crowd: the faces they could be placed on, best fit first, or why there are none."""
+
+    faces: list[tuple[CrowdFace, Fit]]
+    why_none: str = ""
+
+
+def lookalikes(
+    *, room: Room, k: int = LOOKALIKES_PER_IDENTITY, difficulty: str = Swap.Difficulty.MEDIUM
+) -> dict[int, Lookalikes]:
+    """Return, per person with faces, the k faces of the latest crowd photo they fit best (only faces they may be
+    placed on at ``difficulty``: another gender or skin tone, or too small a face, is no lookalike)."""
     crowd = latest_crowd_photo(room)
     if crowd is None:
         return {}
-    crowd_rows = [row for row in crowd.faces.all() if row.embedded]
-    if not crowd_rows:
+    people = list(Identity.objects.filter(room=room).order_by("created_at", "id"))
+    inputs = placement.placement_inputs(crowd, [identity.pk for identity in people])
+    if not inputs.hosts:
         return {}
-    crowd_faces = [row.to_pipeline() for row in crowd_rows]
-    result: dict[int, list[tuple[CrowdFace, float]]] = {}
-    for identity in Identity.objects.filter(room=room):
-        embeddings = [f.embedding_array() for f in identity.faces.filter(ignored=False)]
-        if not embeddings:
-            continue
-        pairs = matching.lookalikes(np.stack(embeddings), crowd_faces, k=k)
-        result[identity.pk] = [(crowd_rows[int(index)], float(distance)) for index, distance in pairs]
+    result: dict[int, Lookalikes] = {}
+    for row in placement.friend_fits(inputs, [p for p in people if p.pk in inputs.friends], difficulty):
+        fitting = sorted(
+            ((face, row.on[face.pk]) for face in inputs.hosts if row.on[face.pk].allowed),
+            key=lambda pair: -pair[1].score,
+        )
+        why = "" if fitting else "; ".join(placement.reasons_in_words(row.best))
+        result[row.identity.pk] = Lookalikes(faces=fitting[:k], why_none=why)
     return result

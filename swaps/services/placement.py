@@ -244,6 +244,31 @@ def check_pins(
     return refusals
 
 
+def parse_pins(text: str) -> dict[int, int]:
+    """Return pins written as "identity:face,identity:face" (the form's hidden field and the API's query)."""
+    pins: dict[int, int] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        identity, _, face = part.partition(":")
+        if not identity.strip().isdigit() or not face.strip().isdigit():
+            raise ServiceError('Pins are written "person id:crowd face id", separated by commas.')
+        pins[int(identity)] = int(face)
+    return pins
+
+
+def pins_text(pins: Mapping[int, int]) -> str:
+    """Return pins in the form's "identity:face,identity:face" notation."""
+    return ",".join(f"{identity}:{face}" for identity, face in sorted(pins.items()))
+
+
+def preselected(fits: Sequence[FriendFit], hosts: int) -> list[int]:
+    """Return the friends the form ticks for a crowd: those with a good fit, best first, no more than it can host."""
+    good = sorted((row for row in fits if row.best.verdict == "good"), key=lambda row: -row.best.score)[:hosts]
+    kept = {row.identity.pk for row in good}
+    return [row.identity.pk for row in fits if row.identity.pk in kept]
+
+
 def clean_seed(seed: int | None) -> int | None:
     """Return a valid seed (None: the best placement) or refuse it."""
     if seed is None:

@@ -102,19 +102,24 @@ def test_a_crowd_without_faces_fails_clearly(room):
     assert crowds.crowd_summary(crowd_photo=crowd).message == crowd.error
 
 
-def test_lookalikes_find_the_person_who_is_really_in_the_crowd(room, couple_jpeg, labelled_photos):
+def test_lookalikes_are_the_faces_a_person_could_be_placed_on(room, couple_jpeg, labelled_photos, host_client):
     jolie_photos = [small_jpeg(p) for p in labelled_photos["angelina_jolie"][:3]]
     photos.add_photos(room=room, files=[upload(f"j{i}.jpg", c) for i, c in enumerate(jolie_photos)])
     crowds.add_crowd_photos(room=room, files=[upload("couple.jpg", couple_jpeg)])
     run_queued_jobs()
     (identity,) = Identity.objects.filter(room=room)
     found = crowds.lookalikes(room=room)
-    pairs = found[identity.pk]
-    assert len(pairs) == 2  # k=5, but the couple has only two faces
-    best, distance = pairs[0]
-    assert isinstance(best, CrowdFace) and distance < 0.6
-    # README: angelina_jolie is in couple.jpg; she is the nearer of the two faces.
-    assert distance < pairs[1][1]
+    # README: angelina_jolie is in couple.jpg. The man beside her is no lookalike of hers, however near his
+    # embedding: the fit never places a friend on a face of another gender.
+    ((best, fit),) = found[identity.pk].faces
+    assert isinstance(best, CrowdFace) and fit.allowed and fit.distance < 0.6
+    assert fit.verdict in ("good", "fair")
+    page = host_client.get(reverse("swaps:crowds", args=[room.pk])).content.decode()
+    assert f'class="badge fit-{fit.verdict}">{fit.verdict.capitalize()}</span>' in page
+    body = host_client.get(reverse("api-lookalikes", args=[room.pk]), {"difficulty": "hard"}).json()
+    (row,) = body
+    assert [look["crowd_face"] for look in row["lookalikes"]] == [best.pk]
+    assert row["lookalikes"][0]["fit"]["verdict"] in ("good", "fair") and row["why_none"] == ""
 
 
 def test_crowd_api_and_page_show_boxes_and_summary(room, couple_jpeg, host_client):
