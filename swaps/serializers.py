@@ -14,7 +14,7 @@ from rooms.models import Identity
 from swaps.models import CrowdPhoto, Swap
 from swaps.pipeline.fit import Fit
 from swaps.services.crowds import crowd_summary, normalised_box
-from swaps.services.placement import Preview, preselected, reasons_in_words
+from swaps.services.placement import Preview, fit_summary, preselected, reasons_in_words
 
 
 def share_url(swap: Swap) -> str:
@@ -97,6 +97,7 @@ class FitSerializer(serializers.Serializer):
     score = serializers.FloatField(help_text="0..1: likeness (30%) and plausibility (70%).")
     allowed = serializers.BooleanField(help_text="Whether the friend may go on this face at all (above the floor).")
     reasons = serializers.ListField(child=serializers.CharField(), help_text="The main reasons, in words.")
+    summary = serializers.CharField(help_text="The reasons as one line for a person (the form shows it).")
 
 
 def fit_json(fit: Fit) -> dict[str, Any]:
@@ -106,6 +107,7 @@ def fit_json(fit: Fit) -> dict[str, Any]:
         "score": round(fit.score, 3),
         "allowed": fit.allowed,
         "reasons": reasons_in_words(fit),
+        "summary": fit_summary(fit),
     }
 
 

@@ -70,7 +70,7 @@ def crowd_list(request: HttpRequest, room_id: int) -> HttpResponse:
                     {
                         "style": _crop_style(crowds.normalised_box(f, latest.width, latest.height)),
                         "verdict": fit.verdict,
-                        "reasons": "; ".join(placement.reasons_in_words(fit)),
+                        "reasons": placement.fit_summary(fit),
                     }
                     for f, fit in found.faces
                 ]
@@ -160,13 +160,17 @@ def _place_line(row: placement.FriendFit, shown: placement.Preview) -> tuple[str
     if refused is not None:
         return f"The face you chose does not fit: {refused.reason}.", "warning"
     if pk in shown.unplaced:
+        if shown.unplaced[pk] == "; ".join(placement.reasons_in_words(row.best)):
+            return "Won't be hidden: no face in this crowd fits them.", "warning"  # the fit line says why
         return f"Won't be hidden: {shown.unplaced[pk]}.", "warning"
     placed = shown.placed_of(pk)
     if placed is None:
         return "", ""
     verdict = placed.fit.verdict
     if placed.pinned:
-        return f"Pinned to the face you chose ({verdict} fit there).", "poor" if verdict == "poor" else ""
+        return f"Pinned to the face you chose ({verdict} fit there).", "warning" if verdict == "poor" else ""
+    if verdict == "poor":
+        return "Placed, but the fit is poor: players may spot the swap.", "warning"
     if verdict == row.best.verdict:
         return "Placed on a face that fits them best.", ""
     return f"Placed on a {verdict} face: friends who fit better took the best ones.", ""
@@ -211,7 +215,7 @@ def swap_list(request: HttpRequest, room_id: int) -> HttpResponse:
                 "cover": identity.cover_face(),
                 "checked": identity.pk in chosen,
                 "fit": fitted.best if fitted else None,
-                "reasons": placement.reasons_in_words(fitted.best) if fitted else [],
+                "summary": placement.fit_summary(fitted.best) if fitted else "",
                 "place_line": line,
                 "place_tone": tone,
                 "pinned": bool(shown and identity.pk in shown.pins),
@@ -270,13 +274,24 @@ def swap_list(request: HttpRequest, room_id: int) -> HttpResponse:
 
 
 def _poor_warning(shown: placement.Preview) -> str:
-    """Return the warning for chosen friends who will not be hidden or fit poorly ("" when there are none)."""
-    poor = shown.poor_choices()
-    if not poor:
+    """Return the warning for chosen friends who will not be hidden or fit poorly ("" when there are none):
+    one sentence per reason, "Angie and Jen won't be hidden: looks like a man, the friend does not."."""
+    grouped: dict[str, list[str]] = {}
+    for identity, why in shown.poor_choices():
+        grouped.setdefault(why.split("; ")[0], []).append(identity.display_name)
+    if not grouped:
         return ""
+    sentences = []
+    for why, names in grouped.items():
+        who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        if len(names) > 1:
+            why = why.replace("fits poorly", "fit poorly")
+        sentences.append(f"{who} {why}.")
+    spotted = any(why.startswith("fits poorly") for _, why in shown.poor_choices())
     return (
         "Not started yet: "
-        + " ".join(f"{identity.display_name} {why}." for identity, why in poor)
+        + " ".join(sentences)
+        + (" Players may spot a poor fit." if spotted else "")
         + " Untick them, or press Start anyway."
     )
 

@@ -136,12 +136,13 @@
         button.style.height = host.box[3] * 100 + "%";
         button.setAttribute(
           "aria-label",
-          (placed ? placed.name + " goes on this face" : "A face that can take a friend") + ": choose who goes here"
+          (placed ? placed.name + " goes on this face" + (placed.pinned ? " (pinned)" : "") : "A face that can take a friend") +
+            ": choose who goes here"
         );
         if (placed) {
           var label = document.createElement("span");
           label.className = "host-label";
-          label.textContent = (placed.pinned ? "📌 " : "") + placed.name;
+          label.textContent = placed.name;
           button.appendChild(label);
         }
         boxes.appendChild(button);
@@ -152,10 +153,14 @@
       var refused = find(state.refused, id);
       if (refused) return ["The face you chose does not fit: " + refused.reason + ".", "warning"];
       var left = find(state.unplaced, id);
+      if (left && friend && left.reason === friend.reasons.join("; ")) return ["Won't be hidden: no face in this crowd fits them.", "warning"];
       if (left) return ["Won't be hidden: " + left.reason + ".", "warning"];
       var placed = find(state.placement, id);
       if (!placed) return ["", ""];
-      if (placed.pinned) return ["Pinned to the face you chose (" + placed.verdict + " fit there).", placed.verdict === "poor" ? "poor" : ""];
+      if (placed.pinned) {
+        return ["Pinned to the face you chose (" + placed.verdict + " fit there).", placed.verdict === "poor" ? "warning" : ""];
+      }
+      if (placed.verdict === "poor") return ["Placed, but the fit is poor: players may spot the swap.", "warning"];
       if (friend && placed.verdict === friend.verdict) return ["Placed on a face that fits them best.", ""];
       return ["Placed on a " + placed.verdict + " face: friends who fit better took the best ones.", ""];
     };
@@ -176,7 +181,7 @@
           badge.textContent = friend.verdict.charAt(0).toUpperCase() + friend.verdict.slice(1) + " fit";
           var why = document.createElement("span");
           why.className = "fit-reasons";
-          why.textContent = friend.reasons.join("; ");
+          why.textContent = friend.summary;
           line.appendChild(badge);
           line.appendChild(document.createTextNode(" "));
           line.appendChild(why);
@@ -314,7 +319,7 @@
         badge.textContent = fit.allowed ? fit.verdict.charAt(0).toUpperCase() + fit.verdict.slice(1) + " fit" : "Can't go here";
         var why = document.createElement("span");
         why.className = "why";
-        why.textContent = fit.reasons.join("; ");
+        why.textContent = fit.summary;
         button.appendChild(name);
         button.appendChild(badge);
         button.appendChild(why);
@@ -372,8 +377,10 @@
       var box = event.target.closest(".host-box");
       if (!box || !state) return;
       var faceId = Number(box.getAttribute("data-face"));
-      if (selectedFace === faceId) closePanel();
-      else openPanel(faceId);
+      if (selectedFace === faceId) return closePanel();
+      openPanel(faceId);
+      // On a phone the panel sits under the picture: bring it on screen without losing the picture.
+      panel.scrollIntoView({ block: "nearest", behavior: "smooth" });
     });
     panel.addEventListener("click", function (event) {
       var choice = event.target.closest("[data-pin]");
@@ -447,20 +454,46 @@
     form.addEventListener("submit", function (event) {
       if (event.submitter && event.submitter.name === "anyway") return;
       if (!state) return;
-      var poor = [];
+      // One line per reason: "Angie and Jen won't be hidden: looks like a man, the friend does not."
+      var lines = [];
+      var names = {};
+      var spotted = false;
       ticked().forEach(function (id) {
         var friend = friendOf(id);
         var name = friend ? friend.name : "A friend";
         var refused = find(state.refused, id);
         var left = find(state.unplaced, id);
         var placed = find(state.placement, id);
-        if (refused) poor.push(name + ": the face you chose does not fit (" + refused.reason + ")");
-        else if (left) poor.push(name + " won't be hidden: " + left.reason);
-        else if (placed && placed.verdict === "poor") poor.push(name + " fits poorly: " + placed.reasons.join("; "));
+        var line = null;
+        if (refused) line = "the face you chose does not fit " + "%s: " + refused.reason.split("; ")[0];
+        else if (left) line = "%s won't be hidden: " + left.reason.split("; ")[0];
+        else if (placed && placed.verdict === "poor") {
+          line = "%s fits poorly: " + placed.reasons[0];
+          spotted = true;
+        }
+        if (line === null) return;
+        if (!(line in names)) {
+          names[line] = [];
+          lines.push(line);
+        }
+        names[line].push(name);
       });
-      if (!poor.length || !state.placement.length) return;
+      if (!lines.length || !state.placement.length) return;
       event.preventDefault();
-      poorText.textContent = poor.join(". ") + ". Players may spot a poor fit. Untick them, or start anyway.";
+      var and = function (list) {
+        return list.length === 1 ? list[0] : list.slice(0, -1).join(", ") + " and " + list[list.length - 1];
+      };
+      poorText.textContent =
+        lines
+          .map(function (line) {
+            var who = and(names[line]);
+            var text = line.replace("%s", who);
+            if (names[line].length > 1) text = text.replace(" fits poorly", " fit poorly");
+            return text.charAt(0).toUpperCase() + text.slice(1) + ".";
+          })
+          .join(" ") +
+        (spotted ? " Players may spot a poor fit." : "") +
+        " Untick them, or start anyway.";
       poorBox.hidden = false;
       document.getElementById("start-anyway").focus();
     });

@@ -61,6 +61,18 @@ def reasons_in_words(fit: pipeline_fit.Fit) -> list[str]:
     return [reason_in_words(reason) for reason in fit.reasons]
 
 
+# What the pipeline says of a pair with nothing against it.
+NOTHING_AGAINST = ("plausible", "looks alike")
+
+
+def fit_summary(fit: pipeline_fit.Fit) -> str:
+    """Return one line about a fit for the form: its reasons, marked as small beside a good verdict."""
+    words = reasons_in_words(fit)
+    if fit.verdict == "good" and not set(words) & set(NOTHING_AGAINST):
+        return "small differences: " + "; ".join(words)
+    return "; ".join(words)
+
+
 def host_faces(crowd: CrowdPhoto) -> list[CrowdFace]:
     """Return the crowd faces that can take a friend, in one fixed order (the form and the job agree on it)."""
     return [face for face in crowd.faces.filter(can_host=True).order_by("id") if face.embedded]

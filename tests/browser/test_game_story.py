@@ -246,11 +246,22 @@ def host_prepares_and_shares(page, story: Story, data_dir: Path) -> tuple[str, l
     hosts = int(option.get_attribute("data-hosts"))
     assert hosts >= 2 and "stadium.jpg" in option.inner_text()
     expect(page.locator("#crowd-hosts")).to_have_text(f"This crowd can host {hosts} friends.")
-    expect(page.locator('#swap-form input[name="identities"]:checked')).to_have_count(2)
+    # Each friend shows how well they fit this crowd; the host ticks both (only good fits come ticked).
+    expect(page.locator(".friend-row .fit-line .badge")).to_have_count(2)
+    for box in page.locator('#swap-form input[name="identities"]').all():
+        box.check()
+    expect(page.locator(".host-box.placed")).to_have_count(2)
     page.select_option("#swap-difficulty", "hard")
+    page.wait_for_function("!document.getElementById('swap-form').classList.contains('is-busy')")
     save_screenshot(page, "story-host-swap-form-desktop")
-    with page.expect_navigation():
-        page.click("#start-swap")
+    if page.locator(".host-box.placed.fit-poor, .place-line.tone-warning").count():
+        page.click("#start-swap")  # a poor fit is named first; the host goes ahead
+        expect(page.locator("#poor-warning")).to_be_visible()
+        with page.expect_navigation():
+            page.click("#start-anyway")
+    else:
+        with page.expect_navigation():
+            page.click("#start-swap")
     # The form keeps the choices; the version says which crowd, which friends and how hard.
     expect(page.locator("#swap-difficulty")).to_have_value("hard")
     version = page.locator(".swap-version").first

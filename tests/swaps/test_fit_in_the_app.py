@@ -144,7 +144,7 @@ def test_a_crowd_of_men_gets_only_the_men_among_the_friends(host_client, men_roo
     # The host is warned first: two of the three will not be hidden.
     html = host_client.post(url, choice, follow=True).content.decode()
     assert not Swap.objects.exists()
-    assert "Not started yet: Angie won&#x27;t be hidden: looks like a man, the friend does not" in html
+    assert "Not started yet: Angie and Jen won&#x27;t be hidden: looks like a man, the friend does not." in html
     assert 'id="poor-warning" role="alert">' in html and "Start anyway" in html
     # Start anyway: the job hides Mark only and says why the others are not in the picture.
     host_client.post(url, {**choice, "anyway": "1"})
