@@ -125,6 +125,8 @@ class PlacementView(APIView):
         if data["reroll"]:
             shown, found = planner.reroll(chosen, pins, data.get("seed"))
             detail = "" if found else "No other placement fits about as well: this one stays."
+            if not chosen:
+                detail = "Tick the friends to hide first."
             return Response(s.placement_json(shown, chosen, rerolled=found, detail=detail))
         return Response(s.placement_json(planner.place(chosen, pins, data.get("seed")), chosen))
 

@@ -188,9 +188,12 @@ def test_swap_form_fits_pins_rerolls_and_warns(browser_server, new_page, data_di
     )
     save_screenshot(page, "swap-form-version-unplaced-desktop")
 
-    # The crowd page: lookalikes are faces a person could take, with the verdict; none for the women here.
+    # The crowd page: lookalikes in the latest crowd (the stadium) are faces a person could take, with the verdict.
     page.goto(f"{browser_server.url}/rooms/{room}/crowds/")
     expect(page.locator(f'.lookalike-row[data-identity="{mark}"] .lookalike-item')).not_to_have_count(0)
+    expect(page.locator(f'.lookalike-row[data-identity="{mark}"] .badge').first).to_have_text(
+        re.compile(r"^(Good|Fair|Poor)$")
+    )
     save_screenshot(page, "crowd-lookalikes-desktop")
 
     # On a phone: the same form, no sideways scrolling, zoom makes the small stadium faces large enough to tap.

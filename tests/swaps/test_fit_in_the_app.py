@@ -239,6 +239,12 @@ def test_a_reroll_changes_the_placement_among_near_equal_faces_and_the_job_follo
     assert again["placement"][0]["score"] >= first["placement"][0]["score"] - matching.REROLL_JITTER
     same = placement_api(host_client, room, crowd, identities=str(mark.pk), seed=again["seed"]).json()
     assert same["placement"] == again["placement"]
+    # At Easy no stadium face is large enough (48 px): a pin there is refused with the size in words.
+    face = first["placement"][0]["crowd_face"]
+    easy = placement_api(host_client, room, crowd, identities=str(mark.pk), difficulty="easy", pins=f"{mark.pk}:{face}")
+    ((refused,),) = [easy.json()["refused"]]
+    assert refused["reason"].startswith("face too small to recognise (") and "< 48 px)" in refused["reason"]
+    assert easy.json()["placement"] == [] and all(f["verdict"] == "poor" for f in easy.json()["friends"])
     # The seed travels with the start (the form's hidden field) and the job places Mark where the preview did.
     url = reverse("swaps:swap-start", args=[room.pk])
     host_client.post(url, {"crowd": crowd.pk, "identities": [mark.pk], "seed": str(again["seed"])})
