@@ -46,7 +46,7 @@ RUNS = {
 def play(web_host: Host, token: str, name: str, tmp_path: Path) -> tuple[dict[str, Any], str]:
     """Run the load client once against every web process; return its figures and its printed summary."""
     figures_path = tmp_path / f"{name}.json"
-    command = [sys.executable, "-m", "tests.production.loadclient", "--token", token]
+    command = [sys.executable, "-m", "tests.production.loadclient", f"--token={token}"]  # a token may start with "-"
     for url in web_host.base_urls:
         command += ["--base-url", url]
     command += ["--players", str(PLAYERS), "--guesses", str(GUESSES), "--deadline", "180", "--json", str(figures_path)]
