@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import expression, gender, traits
-from .faces import Face
+from .faces import Face, host_refusals
 
 DIFFICULTIES = ("easy", "normal", "hard")
 # The smallest crowd face (detector box side, px) a friend is placed on, per difficulty. Measured by
@@ -146,6 +146,8 @@ def pair_fit(
     floor_px = MIN_FACE_PX[difficulty]
     if size < floor_px:
         vetoes.append(f"face too small to recognise ({size:.0f} px < {floor_px:.0f} px)")
+    # The faces the app lets host (faces.can_host): turned away, cut by the edge or bowed, every swap blotched.
+    vetoes.extend(host_refusals(target.quality))
     frontalness = float(target.quality.get("frontalness", 1.0))
     penalties.append((0.3 * max(0.0, 0.6 - frontalness), "face turned away"))
     inside = float(target.quality.get("inside", 1.0))

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.pipeline import faces, fit, hiding, images, quality, swap, texture
+from swaps.pipeline import faces, fit, hiding, images, quality, swap, texture, traits
 
 
 def _source(friend_faces, person: str, photo: str) -> tuple[np.ndarray, faces.Face]:
@@ -17,8 +17,9 @@ def _source(friend_faces, person: str, photo: str) -> tuple[np.ndarray, faces.Fa
 
 
 def _target(crowd_faces, name: str, left: int) -> tuple[np.ndarray, faces.Face]:
+    """Return the crowd photo and its face whose box starts at ``left`` (within a few px, as detectors differ)."""
     rgb, crowd = crowd_faces[name]
-    return rgb, next(face for face in crowd if face.box[0] == left)
+    return rgb, min(crowd, key=lambda face: abs(face.box[0] - left))
 
 
 def _polygon(shape, points) -> np.ndarray:
@@ -48,7 +49,9 @@ def test_swapped_faces_have_the_sharpness_and_grain_of_the_face_before(hidden_in
         region = quality.face_region(before.shape[:2], target.landmarks)
         sharp.append(texture.sharpness(after, region) / texture.sharpness(before, region))
         grain.append(texture.noise(after, region) / texture.noise(before, region))
-    assert len(sharp) == 8
+    # Six in stadium.jpg, one in group-cc0.jpg: its only face that can host (the others are turned away, bowed or cut
+    # by the edge; the fit refuses them as the app does).
+    assert len(sharp) == 7
     assert 0.85 <= np.median(sharp) <= 1.18 and 0.85 <= np.median(grain) <= 1.18
     assert min(sharp) >= 0.75 and max(sharp) <= 1.35
     assert min(grain) >= 0.7 and max(grain) <= 1.45
@@ -78,8 +81,11 @@ def test_a_face_too_small_to_recognise_is_given_up(crowd_faces, friend_faces, mo
 
 
 def test_closed_lips_get_no_white_line(crowd_faces, friend_faces) -> None:
-    # mark_zuckerberg/img14.jpg: closed, glossy lips; the target smiles with its lips together.
-    rgb, target = _target(crowd_faces, "selfie-many-people.jpg", 210)
+    # mark_zuckerberg/img14.jpg: closed, glossy lips; the target, the bearded man facing the camera in the selfie,
+    # smiles with its lips together.
+    rgb, crowd = crowd_faces["selfie-many-people.jpg"]
+    closed = [f for f in crowd if faces.can_host(f.quality) and not traits.expression_of(f).mouth_is_open]
+    target = max(closed, key=lambda face: face.quality["frontalness"])
     source_rgb, source = _source(friend_faces, "mark_zuckerberg", "img14.jpg")
     result = swap.swap_faces(rgb, [(source_rgb, source, target)])
     mouth = _polygon(rgb.shape, target.landmarks[48:60])
@@ -92,7 +98,8 @@ def test_closed_lips_get_no_white_line(crowd_faces, friend_faces) -> None:
 
 def test_lipstick_is_not_carried_onto_bare_lips(crowd_faces, friend_faces) -> None:
     # katy_perry/img26.jpg wears bright lipstick (a* 183 in 8-bit Lab); the blonde woman's lips are bare (139).
-    rgb, target = _target(crowd_faces, "group-cc0.jpg", 320)
+    rgb, crowd = crowd_faces["group-cc0.jpg"]
+    (target,) = [face for face in crowd if faces.can_host(face.quality)]
     source_rgb, source = _source(friend_faces, "katy_perry", "img26.jpg")
     result = swap.swap_faces(rgb, [(source_rgb, source, target)])
     lips = _polygon(rgb.shape, target.landmarks[48:60]) & ~_polygon(rgb.shape, target.landmarks[60:68])
@@ -102,7 +109,10 @@ def test_lipstick_is_not_carried_onto_bare_lips(crowd_faces, friend_faces) -> No
 
 
 def test_an_open_mouth_keeps_its_own_interior(crowd_faces, friend_faces) -> None:
-    rgb, target = _target(crowd_faces, "selfie-many-people.jpg", 323)  # laughing, teeth showing
+    # The man laughing with his teeth showing, the widest-open mouth of the selfie (turned: the app would not put a
+    # friend there, but a face it lets host may laugh the same way).
+    rgb, crowd = crowd_faces["selfie-many-people.jpg"]
+    target = max(crowd, key=lambda face: traits.expression_of(face).mouth_open)
     source_rgb, source = _source(friend_faces, "leonardo_dicaprio", "img35.jpg")  # lips closed
     result = swap.swap_faces(rgb, [(source_rgb, source, target)])
     interior = cv2.erode(_polygon(rgb.shape, target.landmarks[60:68]).astype(np.uint8), np.ones((3, 3))) > 0
