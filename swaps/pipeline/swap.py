@@ -32,8 +32,12 @@ WORK_FACE_PX = 160.0
 MAX_SUPERSAMPLE = 5.0
 # The source is shrunk to at most this multiple of the (working) target size first.
 SOURCE_OVERSAMPLE = 1.5
-# Lips this far apart (gap over mouth width) show teeth: closed for a target whose lips are together.
-CLOSED_LIPS = 0.04
+# Lips this far apart (gap over mouth width) show teeth: closed for a target whose lips are together. Closing lips
+# that are already together leaves a pouting blob, so the line sits above most closed mouths: on the same faces as
+# expression.MOUTH_OPEN (48 closed mouths of 100 px and more), dlib's points read 8 of them above 0.04, the mesh's
+# read closed lips wider apart (22 above 0.04) and 8 above 0.065.
+CLOSED_LIPS = 0.065
+CLOSED_LIPS_DLIB68 = 0.04
 # Faces this large (px) give their lips' and eyes' colour to the friend in full; smaller ones less (a 36 px old
 # woman's lips turned a friend's mouth into a blue blob).
 FEATURE_TRUST_PX = 90.0
@@ -177,7 +181,8 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     # gets the friend's lips closed (teeth squeezed into a closed mouth were the white line across the lips).
     keep_mouth = target_expr.mouth_is_open and not source_expr.mouth_is_open
     # Parted lips show teeth; a friend whose lips are together keeps them (painting them over left a pouting blob).
-    close_mouth = not target_expr.mouth_is_open and source_expr.mouth_open > CLOSED_LIPS
+    closed_lips = CLOSED_LIPS if source.mesh is not None else CLOSED_LIPS_DLIB68
+    close_mouth = not target_expr.mouth_is_open and source_expr.mouth_open > closed_lips
     src_all, dst_all, tgt_all = _points(source, target, keep_mouth)
     face_size = float(max(*np.ptp(dst_all, axis=0), 8.0))
     margin = int(face_size * 0.6) + 8
