@@ -41,8 +41,14 @@ CLOSED_LIPS_DLIB68 = 0.04
 # Faces this large (px) give their lips' and eyes' colour to the friend in full; smaller ones less (a 36 px old
 # woman's lips turned a friend's mouth into a blue blob).
 FEATURE_TRUST_PX = 90.0
-# A lip pixel this much lighter (Lab L) than the lip around it is a glint.
+# A lip pixel this much lighter (Lab L) than the lip around it, and this much less coloured (chroma against the
+# lips' median), is a glint. Lighter alone painted over 59-98% of the lips of large, sharp friend photos (the lower
+# lip's sheen, the lines of the lips), which left flat blotches on the mouths of faces of 300 px and more
+# (couple.jpg); lip-coloured, they are lip. Gloss, a flash and teeth are whitish: 8% of mark_zuckerberg/img14.jpg's
+# glossy lips are painted now, under 1% of the bare lips of matt_damon/img32.jpg, jennifer_aniston/img3.jpg and
+# jeff_bezos/img21.jpg.
 GLINT_MIN_LIGHTNESS = 4.0
+GLINT_MAX_CHROMA = 0.6
 # Where the target's fine band replaces the friend's: skin, away from both faces' features by this fraction.
 GRAIN_FEATURE_GROW = 0.06
 GRAIN_FROM_PX = 90.0
@@ -140,11 +146,14 @@ def _remove_lip_glints(rgb: np.ndarray, landmarks: np.ndarray, closing: bool) ->
     if lips.sum() < 20:
         return rgb
     size = float(np.ptp(landmarks[48:60, 0]))
-    lightness = masks.to_lab(rgb)[..., 0]
+    lab = masks.to_lab(rgb)
+    lightness = lab[..., 0]
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
     # A glint is a thin streak brighter than the lip around it: a white top-hat picks it out whatever the lip's
     # own shade (a pale lower lip under a dark upper one hid it from a plain threshold).
     streaks = lightness - cv2.morphologyEx(lightness, cv2.MORPH_OPEN, _disc(size * 0.06))
-    glints: np.ndarray = (cv2.dilate(lips.astype(np.uint8), _disc(2)) > 0) & (streaks > GLINT_MIN_LIGHTNESS)
+    whitish = chroma < GLINT_MAX_CHROMA * float(np.median(chroma[lips]))
+    glints: np.ndarray = (cv2.dilate(lips.astype(np.uint8), _disc(2)) > 0) & (streaks > GLINT_MIN_LIGHTNESS) & whitish
     if not glints.any():
         return rgb
     glints = cv2.dilate(glints.astype(np.uint8) * 255, _disc(size * 0.02))
