@@ -291,6 +291,11 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         big_size,
         features=[(warped_lips & (mask > 0), target_lips, colour.LIPS), (friend_eyes, target_eyes, colour.EYES)],
         light_region=(mask > 0) & ((roi_skin > 0.3) | (features > 0)),
+        # The friend's teeth take no colour from around them: the shift that takes a friend's lipstick toward the
+        # target's bare lips turned a laughing friend's teeth cyan (stadium.jpg, scarlett_johansson/img50.jpg).
+        keep_colour=cv2.GaussianBlur(
+            _polygon(shape, local_dst[warp.INNER_LIPS]).astype(np.float32) / 255.0, (0, 0), max(0.5, big_size * 0.01)
+        ),
         # A small face's lip and eye colours are a few pixels of mostly shadow: trust them from FEATURE_TRUST_PX.
         feature_trust=float(np.clip(face_size / FEATURE_TRUST_PX, 0.2, 1.0)) ** 2,
     )

@@ -220,3 +220,15 @@ def test_a_mouth_read_just_below_open_keeps_the_friends_teeth(crowd_faces, frien
     # Teeth stay in the mouth: closing the friend's lips there painted them over with lip, a dark smear where the
     # target shows teeth (measured: brightest tenth 197 before, 159 closed, 197 now).
     assert np.percentile(after, 90) >= np.percentile(before, 90) - 25
+
+
+def test_a_laughing_friends_teeth_stay_white(crowd_faces, friend_faces) -> None:
+    rgb, target = _target(crowd_faces, "stadium.jpg", 735)  # a laughing woman, 39 px
+    source_rgb, source = _source(friend_faces, "scarlett_johansson", "img50.jpg")  # laughing, red lips
+    result = swap.swap_faces(rgb, [(source_rgb, source, target)])
+    mouth = _polygon(rgb.shape, target.landmarks[48:60])
+    lab = cv2.cvtColor(result, cv2.COLOR_RGB2LAB)[mouth].astype(float)
+    teeth = lab[lab[:, 0] >= np.percentile(lab[:, 0], 75)]
+    # The colour shift that takes a friend's lipstick toward the target's bare lips came through the teeth and made
+    # them cyan (a* 118 in 8-bit Lab, 128 is neutral; 126.5 now).
+    assert np.median(teeth[:, 1]) >= 123
