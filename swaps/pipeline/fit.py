@@ -113,6 +113,10 @@ def pair_fit(
     """Return how well ``friend`` fits ``target``: score, verdict, whether allowed, and reasons in words."""
     if difficulty not in MIN_FACE_PX:
         raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}")
+    if not target.embedded:
+        # Kept as a box only (too small or turned to host, see faces.worth_embedding): never placed.
+        reasons = ["face kept as a box only: too small or turned away to host"]
+        return Fit(score=0.0, verdict="poor", reasons=reasons, allowed=False, distance=float("inf"), vetoed=True)
     distance = identity_distance(friend.embeddings, target.embedding)
     # Lookalike strangers sit at 0.55-0.65, unrelated faces at 0.8 and beyond.
     likeness = float(np.clip((0.85 - distance) / 0.3, 0.0, 1.0))

@@ -135,3 +135,16 @@ def test_lookalikes_leave_out_faces_that_could_never_host(men_crowd, friend_face
     _, crowd = men_crowd
     assert matching.lookalikes([face for _, face in friend_faces["katy_perry"]], crowd) == []
     assert len(matching.lookalikes([face for _, face in friend_faces["matt_damon"]], crowd)) == 4
+
+
+def test_a_face_kept_as_a_box_only_is_never_placed(crowd_faces, friend_faces) -> None:
+    # detect_faces(embed=faces.worth_embedding), as the app and the CLI detect crowds, leaves faces that can neither
+    # host nor seed without an embedding; the look traits and the fit must take them as they come.
+    rgb, crowd = crowd_faces["group-cc0.jpg"]
+    (host,) = [face for face in crowd if faces.can_host(face.quality)]
+    box_only = faces.Face(box=host.box, landmarks=host.landmarks, embedding=np.zeros(0), quality=dict(host.quality))
+    friends = _friends(friend_faces, ("jennifer_aniston", "marissa_mayer"))
+    result = hiding.hide_friends(
+        rgb, [box_only], friends, lambda key, index: images.load_image(friend_faces[key][index][0])
+    )
+    assert not result.hidden and all("box only" in why for why in result.unplaced.values())
