@@ -45,12 +45,14 @@ def match_colour(
     features: Sequence[tuple[np.ndarray, np.ndarray, tuple[float, float, float]]] = (),
     light_region: np.ndarray | None = None,
     feature_trust: float = 1.0,
+    keep_colour: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return ``warped`` with the target's skin tone over ``skin``, ``shading`` of its light and its feature colours.
 
     ``features`` are (friend's region in ``warped``, target's region in ``target``, Lab weights) triples;
     ``light_region`` is where the light is compared (default ``skin``); ``feature_trust`` (0..1) scales how far a
-    feature may shift (the lips of a 36 px face are a dozen pixels, their colour mostly the dark line between them).
+    feature may shift (the lips of a 36 px face are a dozen pixels, their colour mostly the dark line between them);
+    ``keep_colour`` (0..1) is where the friend's pixels keep their a* and b* from the low-frequency colour shift.
     """
     if skin.sum() < 10:
         return np.clip(warped, 0, 255).astype(np.float32)
@@ -77,6 +79,8 @@ def match_colour(
     for channel, limit in ((0, LIGHT_MAX_SHIFT), (1, CHROMA_MAX_SHIFT), (2, CHROMA_MAX_SHIFT)):
         difference = (dst_lab[..., channel] - src_lab[..., channel]) * weight
         shift = cv2.GaussianBlur(difference, kernel, 0) / np.maximum(coverage, 1e-3) * fade
+        if channel > 0 and keep_colour is not None:
+            shift = shift * (1.0 - keep_colour)
         src_lab[..., channel] += np.clip(shift, -limit, limit)
     src_lab[..., 0] = np.clip(src_lab[..., 0], 0.0, 100.0)
     return (cv2.cvtColor(src_lab, cv2.COLOR_LAB2RGB) * 255.0).astype(np.float32)

@@ -321,6 +321,22 @@ def can_host(quality: Mapping[str, float]) -> bool:
     )
 
 
+def host_refusals(quality: Mapping[str, float]) -> list[str]:
+    """Return, in words, why a face with these quality signals cannot host a friend whatever its size (none: it can).
+
+    The same rules as ``can_host`` less the size, which the fit sets per difficulty; a signal absent from ``quality``
+    refuses nothing.
+    """
+    reasons = []
+    if float(quality.get("frontalness", 1.0)) < USABLE_MIN_FRONTALNESS:
+        reasons.append("face turned too far away")
+    if float(quality.get("inside", 1.0)) < HOST_MIN_INSIDE:
+        reasons.append("too much of the face is outside the picture")
+    if abs(float(quality.get("pitch", 0.0))) > HOST_MAX_PITCH_DEG:
+        reasons.append("head bowed or raised too far")
+    return reasons
+
+
 def preference(quality: Mapping[str, float], usable: bool) -> tuple[bool, float, float]:
     """Return how good a picture of a face is, for choosing the best one: usable first, then score, then size."""
     return (bool(usable), float(quality.get("score", 0.0)), float(quality.get("size", 0.0)))

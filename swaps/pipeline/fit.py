@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import expression, gender, traits
-from .faces import Face
+from .faces import Face, host_refusals
 
 DIFFICULTIES = ("easy", "normal", "hard")
 # The smallest crowd face (detector box side, px) a friend is placed on, per difficulty. Measured by
-# `python -m swaps.pipeline.bench` ("recognisable size": 23 faces shrunk and swapped, the swapped face embedded again
-# and compared with the room's 13 people, the face's own person among them): nearest the friend in 74% of swaps at
-# 20 px, 87% at 24, 87-91% at 28-32, 96% at 36, 100% at 44 and 56. Every placement is also checked that way when it
-# is made (hiding.hide_friends), so a smaller floor only means more swaps are tried and undone.
+# `python -m swaps.pipeline.bench` ("recognisable size": 24 faces shrunk and swapped, the swapped face embedded again
+# and compared with the room's 13 people, the face's own person among them). With RetinaFace and the mesh: nearest
+# the friend in 71% of swaps at 24 px, 83% at 28-32, 92% at 36, 100% at 44 and 56 (25% at 20 px, where the face
+# found again is often below faces.MESH_MIN_SIZE_PX and gets no embedding; with HOG and dlib's points it was 74% at
+# 20 px, 87% at 24, 87-91% at 28-32, 96% at 36). Every placement is also checked that way when it is made
+# (hiding.hide_friends), so a smaller floor only means more swaps are tried and undone.
 MIN_FACE_PX = {"easy": 48.0, "normal": 32.0, "hard": 24.0}
 # Below this score a friend is never placed on that face; the verdicts split what is above it.
 FLOOR = 0.35
@@ -111,6 +113,10 @@ def pair_fit(
     """Return how well ``friend`` fits ``target``: score, verdict, whether allowed, and reasons in words."""
     if difficulty not in MIN_FACE_PX:
         raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}")
+    if not target.embedded:
+        # Kept as a box only (too small or turned to host, see faces.worth_embedding): never placed.
+        reasons = ["face kept as a box only: too small or turned away to host"]
+        return Fit(score=0.0, verdict="poor", reasons=reasons, allowed=False, distance=float("inf"), vetoed=True)
     distance = identity_distance(friend.embeddings, target.embedding)
     # Lookalike strangers sit at 0.55-0.65, unrelated faces at 0.8 and beyond.
     likeness = float(np.clip((0.85 - distance) / 0.3, 0.0, 1.0))
@@ -146,6 +152,8 @@ def pair_fit(
     floor_px = MIN_FACE_PX[difficulty]
     if size < floor_px:
         vetoes.append(f"face too small to recognise ({size:.0f} px < {floor_px:.0f} px)")
+    # The faces the app lets host (faces.can_host): turned away, cut by the edge or bowed, every swap blotched.
+    vetoes.extend(host_refusals(target.quality))
     frontalness = float(target.quality.get("frontalness", 1.0))
     penalties.append((0.3 * max(0.0, 0.6 - frontalness), "face turned away"))
     inside = float(target.quality.get("inside", 1.0))

@@ -34,7 +34,9 @@ def _model() -> tuple[np.ndarray, float]:
 
 
 def masculinity(embedding: np.ndarray) -> float:
-    """Return the probability (0..1) that the face with ``embedding`` reads as a man's."""
+    """Return the probability (0..1) that the face with ``embedding`` reads as a man's (0.5 for a box-only face)."""
+    if np.asarray(embedding).size != 128:
+        return 0.5  # kept as a box only (faces.detect_faces' embed=): nothing to read
     weights, intercept = _model()
     score = float(np.asarray(embedding, dtype=np.float64).reshape(128) @ weights + intercept)
     return float(1.0 / (1.0 + np.exp(-score)))

@@ -43,7 +43,9 @@ def occluder_mask(rgb: np.ndarray, landmarks: np.ndarray, face_outline: np.ndarr
     skin = roomy.likelihood(rgb)
     face = np.zeros(shape, dtype=np.uint8)
     cv2.fillConvexPoly(face, cv2.convexHull(np.round(face_outline).astype(np.int32)), 255)
-    face_size = float(max(np.ptp(face_outline, axis=0)))
+    # The features' own scale, not the outline's: the mesh's outline reaches the hairline, and a size taken from it
+    # grew the brows' exclusion into a fringe just above them (pasted over on stadium.jpg's 36 px faces).
+    face_size = float(max(np.ptp(landmarks[:68], axis=0)))
     # The lips are grown less than the rest: a moustache and beard around them are the target's and stay in front.
     features = masks.features_mask(shape, landmarks[:68], face_size * FEATURE_GROW, masks.BROWS + masks.EYES) > 0
     features |= masks.features_mask(shape, landmarks[:68], face_size * 0.02, (slice(27, 36), slice(48, 60))) > 0

@@ -32,13 +32,23 @@ WORK_FACE_PX = 160.0
 MAX_SUPERSAMPLE = 5.0
 # The source is shrunk to at most this multiple of the (working) target size first.
 SOURCE_OVERSAMPLE = 1.5
-# Lips this far apart (gap over mouth width) show teeth: closed for a target whose lips are together.
-CLOSED_LIPS = 0.04
+# Lips this far apart (gap over mouth width) show teeth: closed for a target whose lips are together. Closing lips
+# that are already together leaves a pouting blob, so the line sits above most closed mouths: on the same faces as
+# expression.MOUTH_OPEN (48 closed mouths of 100 px and more), dlib's points read 8 of them above 0.04, the mesh's
+# read closed lips wider apart (22 above 0.04) and 8 above 0.065.
+CLOSED_LIPS = 0.065
+CLOSED_LIPS_DLIB68 = 0.04
 # Faces this large (px) give their lips' and eyes' colour to the friend in full; smaller ones less (a 36 px old
 # woman's lips turned a friend's mouth into a blue blob).
 FEATURE_TRUST_PX = 90.0
-# A lip pixel this much lighter (Lab L) than the lip around it is a glint.
+# A lip pixel this much lighter (Lab L) than the lip around it, and this much less coloured (chroma against the
+# lips' median), is a glint. Lighter alone painted over 59-98% of the lips of large, sharp friend photos (the lower
+# lip's sheen, the lines of the lips), which left flat blotches on the mouths of faces of 300 px and more
+# (couple.jpg); lip-coloured, they are lip. Gloss, a flash and teeth are whitish: 8% of mark_zuckerberg/img14.jpg's
+# glossy lips are painted now, under 1% of the bare lips of matt_damon/img32.jpg, jennifer_aniston/img3.jpg and
+# jeff_bezos/img21.jpg.
 GLINT_MIN_LIGHTNESS = 4.0
+GLINT_MAX_CHROMA = 0.6
 # Where the target's fine band replaces the friend's: skin, away from both faces' features by this fraction.
 GRAIN_FEATURE_GROW = 0.06
 GRAIN_FROM_PX = 90.0
@@ -136,15 +146,23 @@ def _remove_lip_glints(rgb: np.ndarray, landmarks: np.ndarray, closing: bool) ->
     if lips.sum() < 20:
         return rgb
     size = float(np.ptp(landmarks[48:60, 0]))
-    lightness = masks.to_lab(rgb)[..., 0]
+    lab = masks.to_lab(rgb)
+    lightness = lab[..., 0]
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
     # A glint is a thin streak brighter than the lip around it: a white top-hat picks it out whatever the lip's
     # own shade (a pale lower lip under a dark upper one hid it from a plain threshold).
     streaks = lightness - cv2.morphologyEx(lightness, cv2.MORPH_OPEN, _disc(size * 0.06))
-    glints: np.ndarray = (cv2.dilate(lips.astype(np.uint8), _disc(2)) > 0) & (streaks > GLINT_MIN_LIGHTNESS)
+    whitish = chroma < GLINT_MAX_CHROMA * float(np.median(chroma[lips]))
+    glints: np.ndarray = (cv2.dilate(lips.astype(np.uint8), _disc(2)) > 0) & (streaks > GLINT_MIN_LIGHTNESS) & whitish
     if not glints.any():
         return rgb
     glints = cv2.dilate(glints.astype(np.uint8) * 255, _disc(size * 0.02))
     return cv2.inpaint(np.ascontiguousarray(rgb), glints, max(2.0, size * 0.05), cv2.INPAINT_TELEA)
+
+
+def _closed_lips(face: Face) -> float:
+    """Return the mouth gap up to which ``face``'s lips read as together (its landmarks' model reads them apart)."""
+    return CLOSED_LIPS if face.mesh is not None else CLOSED_LIPS_DLIB68
 
 
 def _points(source: Face, target: Face, keep_mouth: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,7 +195,10 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     # gets the friend's lips closed (teeth squeezed into a closed mouth were the white line across the lips).
     keep_mouth = target_expr.mouth_is_open and not source_expr.mouth_is_open
     # Parted lips show teeth; a friend whose lips are together keeps them (painting them over left a pouting blob).
-    close_mouth = not target_expr.mouth_is_open and source_expr.mouth_open > CLOSED_LIPS
+    # Only on a target whose own lips are together: a smile showing teeth on a 60-70 px face reads 0.06-0.10 with the
+    # mesh's points, just below MOUTH_OPEN, and closing a laughing friend's mouth there left a dark smear where the
+    # target shows teeth (linzaer's 16.jpg). Between the two the friend's mouth stays as it is.
+    close_mouth = target_expr.mouth_open <= _closed_lips(target) and source_expr.mouth_open > _closed_lips(source)
     src_all, dst_all, tgt_all = _points(source, target, keep_mouth)
     face_size = float(max(*np.ptp(dst_all, axis=0), 8.0))
     margin = int(face_size * 0.6) + 8
@@ -212,7 +233,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         src_crop = cv2.resize(src_crop, size, interpolation=cv2.INTER_AREA)
         local_src = local_src * shrink_by
     # Glints first: closing the mouth paints from the lips around it, and a glint there would be smeared across it.
-    src_crop = _remove_lip_glints(src_crop, local_src[:68], not target_expr.mouth_is_open)
+    src_crop = _remove_lip_glints(src_crop, local_src[:68], close_mouth)
     if close_mouth:
         src_crop = _close_mouth(src_crop, local_src[:68])
 
@@ -270,6 +291,11 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         big_size,
         features=[(warped_lips & (mask > 0), target_lips, colour.LIPS), (friend_eyes, target_eyes, colour.EYES)],
         light_region=(mask > 0) & ((roi_skin > 0.3) | (features > 0)),
+        # The friend's teeth take no colour from around them: the shift that takes a friend's lipstick toward the
+        # target's bare lips turned a laughing friend's teeth cyan (stadium.jpg, scarlett_johansson/img50.jpg).
+        keep_colour=cv2.GaussianBlur(
+            _polygon(shape, local_dst[warp.INNER_LIPS]).astype(np.float32) / 255.0, (0, 0), max(0.5, big_size * 0.01)
+        ),
         # A small face's lip and eye colours are a few pixels of mostly shadow: trust them from FEATURE_TRUST_PX.
         feature_trust=float(np.clip(face_size / FEATURE_TRUST_PX, 0.2, 1.0)) ** 2,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swaps.pipeline import matching
+from swaps.pipeline import faces, matching
 
 
 @pytest.mark.parametrize("crowd_name", ["couple.jpg", "selfie-many-people.jpg"])
@@ -40,17 +40,20 @@ def test_lookalikes_sorted_and_limited(crowd_faces, person_embeddings) -> None:
 
 def test_border_cut_face_costs_more(crowd_faces) -> None:
     rgb, crowd = crowd_faces["group-cc0.jpg"]
-    face = crowd[0]
-    cut = matching.Face(
-        box=face.box,
-        landmarks=face.landmarks,
-        embedding=face.embedding,
-        quality={**face.quality, "inside": 0.5},
-        usable=False,
-    )
+    # The one face of group-cc0.jpg that can host (crowd[0] is now the woman cut by the top edge, found by RetinaFace).
+    face = next(face for face in crowd if faces.can_host(face.quality))
     same = np.array([face.embedding])
-    (match,) = matching.assign({"x": same}, [cut, face], image_size=(rgb.shape[1], rgb.shape[0]))
+
+    def cut(inside: float) -> matching.Face:
+        quality = {**face.quality, "inside": inside}
+        return matching.Face(box=face.box, landmarks=face.landmarks, embedding=face.embedding, quality=quality)
+
+    # A little cut, still a host: it costs more than the whole face.
+    (match,) = matching.assign({"x": same}, [cut(0.92), face], image_size=(rgb.shape[1], rgb.shape[0]))
     assert match.target == 1
+    # Half cut: never a host, as in the app.
+    placement = matching.place({"x": same}, [cut(0.5)], image_size=(rgb.shape[1], rgb.shape[0]))
+    assert not placement.matches and "outside the picture" in placement.unplaced["x"]
 
 
 def test_empty_inputs() -> None:

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.pipeline import faces, fit, hiding, images, quality, swap, texture
+from swaps.pipeline import expression, faces, fit, hiding, images, quality, swap, texture, traits
 
 
 def _source(friend_faces, person: str, photo: str) -> tuple[np.ndarray, faces.Face]:
@@ -17,8 +17,9 @@ def _source(friend_faces, person: str, photo: str) -> tuple[np.ndarray, faces.Fa
 
 
 def _target(crowd_faces, name: str, left: int) -> tuple[np.ndarray, faces.Face]:
+    """Return the crowd photo and its face whose box starts at ``left`` (within a few px, as detectors differ)."""
     rgb, crowd = crowd_faces[name]
-    return rgb, next(face for face in crowd if face.box[0] == left)
+    return rgb, min(crowd, key=lambda face: abs(face.box[0] - left))
 
 
 def _polygon(shape, points) -> np.ndarray:
@@ -48,7 +49,9 @@ def test_swapped_faces_have_the_sharpness_and_grain_of_the_face_before(hidden_in
         region = quality.face_region(before.shape[:2], target.landmarks)
         sharp.append(texture.sharpness(after, region) / texture.sharpness(before, region))
         grain.append(texture.noise(after, region) / texture.noise(before, region))
-    assert len(sharp) == 8
+    # Six in stadium.jpg, one in group-cc0.jpg: its only face that can host (the others are turned away, bowed or cut
+    # by the edge; the fit refuses them as the app does).
+    assert len(sharp) == 7
     assert 0.85 <= np.median(sharp) <= 1.18 and 0.85 <= np.median(grain) <= 1.18
     assert min(sharp) >= 0.75 and max(sharp) <= 1.35
     assert min(grain) >= 0.7 and max(grain) <= 1.45
@@ -78,8 +81,11 @@ def test_a_face_too_small_to_recognise_is_given_up(crowd_faces, friend_faces, mo
 
 
 def test_closed_lips_get_no_white_line(crowd_faces, friend_faces) -> None:
-    # mark_zuckerberg/img14.jpg: closed, glossy lips; the target smiles with its lips together.
-    rgb, target = _target(crowd_faces, "selfie-many-people.jpg", 210)
+    # mark_zuckerberg/img14.jpg: closed, glossy lips; the target, the bearded man facing the camera in the selfie,
+    # smiles with its lips together.
+    rgb, crowd = crowd_faces["selfie-many-people.jpg"]
+    closed = [f for f in crowd if faces.can_host(f.quality) and not traits.expression_of(f).mouth_is_open]
+    target = max(closed, key=lambda face: face.quality["frontalness"])
     source_rgb, source = _source(friend_faces, "mark_zuckerberg", "img14.jpg")
     result = swap.swap_faces(rgb, [(source_rgb, source, target)])
     mouth = _polygon(rgb.shape, target.landmarks[48:60])
@@ -92,7 +98,8 @@ def test_closed_lips_get_no_white_line(crowd_faces, friend_faces) -> None:
 
 def test_lipstick_is_not_carried_onto_bare_lips(crowd_faces, friend_faces) -> None:
     # katy_perry/img26.jpg wears bright lipstick (a* 183 in 8-bit Lab); the blonde woman's lips are bare (139).
-    rgb, target = _target(crowd_faces, "group-cc0.jpg", 320)
+    rgb, crowd = crowd_faces["group-cc0.jpg"]
+    (target,) = [face for face in crowd if faces.can_host(face.quality)]
     source_rgb, source = _source(friend_faces, "katy_perry", "img26.jpg")
     result = swap.swap_faces(rgb, [(source_rgb, source, target)])
     lips = _polygon(rgb.shape, target.landmarks[48:60]) & ~_polygon(rgb.shape, target.landmarks[60:68])
@@ -102,7 +109,10 @@ def test_lipstick_is_not_carried_onto_bare_lips(crowd_faces, friend_faces) -> No
 
 
 def test_an_open_mouth_keeps_its_own_interior(crowd_faces, friend_faces) -> None:
-    rgb, target = _target(crowd_faces, "selfie-many-people.jpg", 323)  # laughing, teeth showing
+    # The man laughing with his teeth showing, the widest-open mouth of the selfie (turned: the app would not put a
+    # friend there, but a face it lets host may laugh the same way).
+    rgb, crowd = crowd_faces["selfie-many-people.jpg"]
+    target = max(crowd, key=lambda face: traits.expression_of(face).mouth_open)
     source_rgb, source = _source(friend_faces, "leonardo_dicaprio", "img35.jpg")  # lips closed
     result = swap.swap_faces(rgb, [(source_rgb, source, target)])
     interior = cv2.erode(_polygon(rgb.shape, target.landmarks[60:68]).astype(np.uint8), np.ones((3, 3))) > 0
@@ -178,3 +188,47 @@ def test_a_large_face_swapped_along_the_mesh_has_no_bright_streaks(crowd_faces, 
     assert np.abs(result.astype(int) - rgb)[region].mean() > 5  # swapped
     # Measured: 36 before the swap, 37 after; 55 when the 68 landmarks and their mesh vertices were warped apart.
     assert thin_bright(result) <= thin_bright(rgb) + 8
+
+
+def test_only_whitish_glints_are_painted_out_of_the_lips(friend_faces) -> None:
+    def painted(person: str, photo: str) -> float:
+        rgb, face = _source(friend_faces, person, photo)
+        lips = _polygon(rgb.shape, face.landmarks[48:60])
+        return float((swap._remove_lip_glints(rgb, face.landmarks, True) != rgb).any(axis=2)[lips].mean())
+
+    # Gloss on closed lips is whitish, and a streak of it shrunk onto a crowd face is the white line.
+    assert painted("mark_zuckerberg", "img14.jpg") > 0.03
+    # A large, sharp, bare mouth has lighter lines and a sheen of its own colour: painting them over (59-98% of these
+    # lips when lighter was enough; under 1% now) left flat blotches on the mouths of large faces.
+    for person, photo in (("matt_damon", "img32.jpg"), ("jennifer_aniston", "img3.jpg"), ("jeff_bezos", "img21.jpg")):
+        assert painted(person, photo) < 0.03, (person, photo)
+
+
+def test_a_mouth_read_just_below_open_keeps_the_friends_teeth(crowd_faces, friend_faces) -> None:
+    rgb, crowd = crowd_faces["selfie-many-people.jpg"]
+    laughing = max(crowd, key=lambda face: traits.expression_of(face).mouth_open)
+    # As the mesh's points read many smiles showing teeth on 60-70 px faces: just below expression.MOUTH_OPEN.
+    read = traits.expression_of(laughing).as_quality()
+    quality_ = {**laughing.quality, **read, "expr_mouth_open": expression.MOUTH_OPEN - 0.01}
+    target = dataclasses.replace(laughing, quality=quality_)
+    source_rgb, source = _source(friend_faces, "mark_zuckerberg", "img58.jpg")  # laughing, teeth showing
+    assert traits.expression_of(source).mouth_is_open
+    result = swap.swap_faces(rgb, [(source_rgb, source, target)])
+    mouth = _polygon(rgb.shape, target.landmarks[60:68])
+    before = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0][mouth].astype(float)
+    after = cv2.cvtColor(result, cv2.COLOR_RGB2LAB)[..., 0][mouth].astype(float)
+    # Teeth stay in the mouth: closing the friend's lips there painted them over with lip, a dark smear where the
+    # target shows teeth (measured: brightest tenth 197 before, 159 closed, 197 now).
+    assert np.percentile(after, 90) >= np.percentile(before, 90) - 25
+
+
+def test_a_laughing_friends_teeth_stay_white(crowd_faces, friend_faces) -> None:
+    rgb, target = _target(crowd_faces, "stadium.jpg", 735)  # a laughing woman, 39 px
+    source_rgb, source = _source(friend_faces, "scarlett_johansson", "img50.jpg")  # laughing, red lips
+    result = swap.swap_faces(rgb, [(source_rgb, source, target)])
+    mouth = _polygon(rgb.shape, target.landmarks[48:60])
+    lab = cv2.cvtColor(result, cv2.COLOR_RGB2LAB)[mouth].astype(float)
+    teeth = lab[lab[:, 0] >= np.percentile(lab[:, 0], 75)]
+    # The colour shift that takes a friend's lipstick toward the target's bare lips came through the teeth and made
+    # them cyan (a* 118 in 8-bit Lab, 128 is neutral; 126.5 now).
+    assert np.median(teeth[:, 1]) >= 123
