@@ -11,7 +11,11 @@ from swaps.pipeline import faces as pipeline_faces
 def find_faces(rgb: np.ndarray, **options: Any) -> list[pipeline_faces.Face]:
     """Return the faces in ``rgb`` found with the configured detector and landmark model."""
     return pipeline_faces.detect_faces(
-        rgb, detector=settings.FACE_DETECTOR, landmarks=settings.FACE_LANDMARKS, **options
+        rgb,
+        detector=settings.FACE_DETECTOR,
+        landmarks=settings.FACE_LANDMARKS,
+        encode_threads=settings.FACE_ENCODE_THREADS,
+        **options,
     )
 
 
