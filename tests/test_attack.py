@@ -2,16 +2,12 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from swaps.jobs_bench import free_port
-from tests.postgres import ROOT
+from tests.servers import ROOT, daphne
 
 pytestmark = pytest.mark.processes
 
@@ -49,18 +45,6 @@ print(json.dumps({"token": swap.share_token}))
 """
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
-    for _ in range(600):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(log.read_text())
-            time.sleep(0.1)
-    pytest.fail(f"daphne did not listen:\n{log.read_text()}")
-
-
 def test_no_cheater_reaches_the_top_20_and_fake_joins_are_capped(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update(CROWDSWAP_VAR_DIR=str(tmp_path / "var"), PLAY_JOINS_PER_CLIENT="5")
@@ -70,18 +54,7 @@ def test_no_cheater_reaches_the_top_20_and_fake_joins_are_capped(tmp_path):
         [python, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     token = json.loads(seeded.stdout.strip().splitlines()[-1])["token"]
-    port = free_port()
-    log = tmp_path / "daphne.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port), "crowdswap.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_port(port, server, log)
+    with daphne(env, tmp_path / "daphne.log") as port:
         figures_path = tmp_path / "attack.json"
         run = subprocess.run(
             [sys.executable, "-m", "tests.attack", "--url", f"http://127.0.0.1:{port}/play/{token}/"]
@@ -93,9 +66,6 @@ def test_no_cheater_reaches_the_top_20_and_fake_joins_are_capped(tmp_path):
         )
         print("\n" + run.stdout)
         assert run.returncode == 0, run.stdout + run.stderr
-    finally:
-        server.kill()
-        server.wait(10)
     figures = json.loads(figures_path.read_text())
     attacks = figures["attacks"]
     assert figures["cheaters_in_top_20"] == [], run.stdout

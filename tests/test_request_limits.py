@@ -3,15 +3,12 @@
 import json
 import os
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from swaps.jobs_bench import free_port
-from tests.postgres import ROOT
+from tests.servers import daphne
 
 pytestmark = pytest.mark.processes
 
@@ -19,33 +16,12 @@ LIMIT = 4 * 25 * 1024 * 1024 + 1024 * 1024  # the default: four largest uploads 
 
 
 @pytest.fixture(scope="module")
-def daphne(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = free_port()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     var = tmp_path_factory.mktemp("var")
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update(CROWDSWAP_VAR_DIR=str(var), TMPDIR=str(var))
-    log = var / "daphne.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port), "crowdswap.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        for _ in range(600):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(log.read_text())
-                time.sleep(0.1)
+    with daphne(env, var / "daphne.log") as port:
         yield port
-    finally:
-        proc.kill()
-        proc.wait(10)
 
 
 def read_response(sock: socket.socket) -> tuple[int, dict]:
@@ -67,9 +43,9 @@ def read_response(sock: socket.socket) -> tuple[int, dict]:
     return int(head.split()[1]), json.loads(body)
 
 
-def test_a_300_mb_post_is_refused_from_its_headers_alone(daphne):
+def test_a_300_mb_post_is_refused_from_its_headers_alone(server):
     size = 300 * 1000 * 1000
-    with socket.create_connection(("127.0.0.1", daphne), timeout=30) as sock:
+    with socket.create_connection(("127.0.0.1", server), timeout=30) as sock:
         sock.sendall(
             b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
             b"Content-Length: %d\r\n\r\n" % size
@@ -80,8 +56,8 @@ def test_a_300_mb_post_is_refused_from_its_headers_alone(daphne):
     assert body["detail"] == "This request is 300.0 MB, over the 105.9 MB a request may carry. Send less at once."
 
 
-def test_expect_100_continue_gets_the_refusal_instead_of_a_go_ahead(daphne):
-    with socket.create_connection(("127.0.0.1", daphne), timeout=30) as sock:
+def test_expect_100_continue_gets_the_refusal_instead_of_a_go_ahead(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=30) as sock:
         sock.sendall(
             b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
             % (LIMIT + 1)
@@ -90,10 +66,10 @@ def test_expect_100_continue_gets_the_refusal_instead_of_a_go_ahead(daphne):
     assert status == 413 and "over the 105,906,176 bytes" in body["detail"]
 
 
-def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(daphne):
+def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(server):
     chunk = b"x" * (1024 * 1024)
     sent = 0
-    with socket.create_connection(("127.0.0.1", daphne), timeout=30) as sock:
+    with socket.create_connection(("127.0.0.1", server), timeout=30) as sock:
         sock.sendall(b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
         try:
             while sent < 3 * LIMIT:  # bounded: the server must stop us long before this
@@ -106,8 +82,8 @@ def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(daphne):
     assert sent < 2 * LIMIT
 
 
-def test_small_requests_still_reach_the_app(daphne):
-    with socket.create_connection(("127.0.0.1", daphne), timeout=30) as sock:
+def test_small_requests_still_reach_the_app(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=30) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         status, body = read_response(sock)
     assert status == 200 and body == {"status": "ok"}

@@ -17,7 +17,11 @@ def find_faces(rgb: np.ndarray, **options: Any) -> list[pipeline_faces.Face]:
     friend fits each crowd face from the stored faces alone, without reading a photo.
     """
     found = pipeline_faces.detect_faces(
-        rgb, detector=settings.FACE_DETECTOR, landmarks=settings.FACE_LANDMARKS, **options
+        rgb,
+        detector=settings.FACE_DETECTOR,
+        landmarks=settings.FACE_LANDMARKS,
+        encode_threads=settings.FACE_ENCODE_THREADS,
+        **options,
     )
     traits.annotate(rgb, [face for face in found if face.embedded])
     return found

@@ -23,6 +23,16 @@ from tests.rooms.photos import (  # noqa: F401  (fixtures)
 SWAP_PEOPLE = ("angelina_jolie", "mark_zuckerberg")
 
 
+@pytest.fixture
+def fresh_cache():
+    """Empty the cache around a test: rate limits, join caps and board pushes live there."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="image/jpeg")
 

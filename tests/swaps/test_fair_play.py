@@ -1,27 +1,13 @@
 """Fair play: no replay after seeing the answers, joins capped per network, honest nicknames, CSRF on play."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
-from django.urls import reverse
 
 from swaps.models import Player
 from swaps.services import play
+from tests.swaps.playing import join, url
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def url(name: str, swap) -> str:
-    return reverse(name, args=[swap.share_token])
-
-
-def join(client: Client, swap, nickname: str = "Sam"):
-    return client.post(url("api-play-join", swap), {"nickname": nickname}, content_type="application/json")
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def board(swap) -> list[str]:

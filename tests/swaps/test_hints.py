@@ -5,27 +5,14 @@ import random
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from django.urls import reverse
 
 from swaps import game
 from swaps.models import Hint, Player
 from swaps.services import hints, play
 from swaps.services import swaps as swaps_services
+from tests.swaps.playing import join, url
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def url(name: str, swap) -> str:
-    return reverse(name, args=[swap.share_token])
-
-
-def join(client: Client, swap, nickname: str = "Sam"):
-    return client.post(url("api-play-join", swap), {"nickname": nickname}, content_type="application/json")
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def ask_hint(client: Client, swap, identity: int):

@@ -1,7 +1,6 @@
 """The play API: joining, judged guesses (hit, miss, tolerance, attempts), finishing, sessions, rate limit."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -9,31 +8,9 @@ from swaps import game
 from swaps.models import Guess, Player
 from swaps.services import play
 from swaps.services import swaps as swaps_services
+from tests.swaps.playing import centre, guess, join, url
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def url(name: str, swap) -> str:
-    return reverse(name, args=[swap.share_token])
-
-
-def join(client: Client, swap, nickname: str = "Sam"):
-    return client.post(url("api-play-join", swap), {"nickname": nickname}, content_type="application/json")
-
-
-def guess(client: Client, swap, identity: int, x: float, y: float):
-    return client.post(
-        url("api-play-guess", swap), {"identity": identity, "x": x, "y": y}, content_type="application/json"
-    )
-
-
-def centre(box: list[float]) -> tuple[float, float]:
-    return box[0] + box[2] / 2, box[1] + box[3] / 2
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def test_guest_joins_with_a_nickname_and_reloading_resumes(client, challenge):

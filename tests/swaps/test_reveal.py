@@ -3,7 +3,6 @@
 import io
 
 import pytest
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
@@ -15,15 +14,10 @@ from swaps.services import crowds
 from swaps.services import swaps as swaps_services
 from tests.swaps.conftest import tiny_jpeg
 
+pytestmark = pytest.mark.usefixtures("fresh_cache")
+
 RESULT_RGB = (200, 40, 40)
 CROWD_RGB = (40, 40, 200)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -39,6 +33,9 @@ def revealable(challenge):
     challenge.crowd_photo = crowd
     challenge.save()
     return challenge
+
+
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def crop_url(swap, identity: int, which: str) -> str:
