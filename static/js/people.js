@@ -93,7 +93,10 @@
         if (!fresh || !now) return;
         // Keep the page where it is: the section above the viewport must not change the scroll position.
         var before = now.getBoundingClientRect().top;
+        // The host's own edit brings its own note; anything else keeps the notes on screen.
+        var notes = fromEdit ? [] : shownNotes(now);
         now.replaceWith(fresh);
+        keepNotes(fresh, notes);
         var after = fresh.getBoundingClientRect().top;
         if (before !== after) window.scrollBy(0, after - before);
         restoreSelection();
@@ -102,6 +105,27 @@
         refreshing = null;
       });
     return refreshing;
+  }
+
+  // A refresh (photos finishing, a deferred one) must not take away a note the host is reading, nor its Undo:
+  // the note's own node, listener and all, moves into the fresh card.
+  function shownNotes(root) {
+    var kept = [];
+    root.querySelectorAll(".card-note.show").forEach(function (slot) {
+      var card = slot.closest("[data-identity]");
+      kept.push({ identity: card ? card.getAttribute("data-identity") : null, slot: slot });
+    });
+    return kept;
+  }
+
+  function keepNotes(root, kept) {
+    kept.forEach(function (item) {
+      var target = item.identity === null ? root : root.querySelector('[data-identity="' + item.identity + '"]');
+      if (!target) return; // the person is gone (merged away): so is the note about them
+      var empty = item.identity === null ? null : target.querySelector(".card-note");
+      if (empty) empty.replaceWith(item.slot);
+      else target.insertBefore(item.slot, target.firstChild.nextSibling);
+    });
   }
 
   // ---------------------------------------------------------------- the note next to a card

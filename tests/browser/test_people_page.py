@@ -130,6 +130,9 @@ def test_upload_count_and_people_edits_in_place_with_undo(browser_server, new_pa
     # Hide, then undo from the note.
     page.locator(f"#identity-{aniston} .hide-form button").click()
     expect(page.locator(f"#identity-{aniston} .badge.warning")).to_have_text("Hidden")
+    # Photos finishing elsewhere fetch the section again: the note and its Undo stay.
+    page.evaluate("() => window.CrowdSwapPeople.refresh()")
+    expect(page.locator(f"#identity-{aniston} .card-note")).to_contain_text("Hidden from swaps and albums.")
     page.locator(f"#identity-{aniston} .card-note .undo").click()
     expect(page.locator(f"#identity-{aniston} .badge.warning")).to_have_count(0)
 
