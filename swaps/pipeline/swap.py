@@ -283,13 +283,15 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     target_lips &= ~(_polygon(shape, local_target[warp.INNER_LIPS]) > 0)
     # The target's light at every size: without it a side-lit friend photo kept its half-dark face on a 36 px target.
     friend_eyes = masks.features_mask(shape, local_dst[:68], 0, masks.EYES) > 0
+    # The friend's lips without the teeth between them: their colour is the lips'.
+    friend_lips = warped_lips & (mask > 0) & ~(_polygon(shape, local_dst[warp.INNER_LIPS]) > 0)
     target_eyes = masks.features_mask(shape, local_target[:68], 0, masks.EYES) > 0
     corrected = colour.match_colour(
         warped,
         big,
         stats_region,
         big_size,
-        features=[(warped_lips & (mask > 0), target_lips, colour.LIPS), (friend_eyes, target_eyes, colour.EYES)],
+        features=[(friend_lips, target_lips, colour.LIPS), (friend_eyes, target_eyes, colour.EYES)],
         light_region=(mask > 0) & ((roi_skin > 0.3) | (features > 0)),
         # The friend's teeth take no colour from around them: the shift that takes a friend's lipstick toward the
         # target's bare lips turned a laughing friend's teeth cyan (stadium.jpg, scarlett_johansson/img50.jpg).
