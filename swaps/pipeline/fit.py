@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import expression, gender, traits
+from . import expression, gender, glasses, traits
 from .faces import Face, host_refusals
 
 DIFFICULTIES = ("easy", "normal", "hard")
@@ -144,11 +144,15 @@ def pair_fit(
     if mine.get("glasses", 0.0) >= 0.75 and theirs.get("glasses", 0.0) < 0.5:
         penalties.append((0.12, "friend wears glasses"))
     mismatch, has_open = best_expression_mismatch(friend, target)
+    size = face_size(target)
+    if theirs.get("glasses", 0.0) >= 0.5 and size < glasses.MIN_FACE_PX:
+        # The swap keeps a stranger's glasses in front of the friend's face, but a small face's frames cannot be
+        # told from its skin: painted half out, they were ghost rims across the friend's eyes (blind test).
+        vetoes.append("wears glasses, too small to keep them over the friend's face")
     penalties.append((0.35 * float(np.clip(mismatch - 0.15, 0.0, 1.0)), "expression or head turn differs"))
     if traits.expression_of(target).mouth_is_open and not has_open:
         penalties.append((0.05, "open mouth kept from the crowd face"))
 
-    size = face_size(target)
     floor_px = MIN_FACE_PX[difficulty]
     if size < floor_px:
         vetoes.append(f"face too small to recognise ({size:.0f} px < {floor_px:.0f} px)")

@@ -209,15 +209,26 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     x0, y0 = max(x0, 0), max(y0, 0)
     x1, y1 = min(x1, padded.shape[1]), min(y1, padded.shape[0])
     offset = np.array([x0 - margin, y0 - margin], dtype=np.float64)
-    # The friend's eyes come without the stranger's glasses: rims and temple arms left around them would float.
-    roi = glasses.remove_frames(padded[y0:y1, x0:x1], tgt_all[:68] - offset)
+    seen = np.ascontiguousarray(padded[y0:y1, x0:x1])
+    # Whether the stranger wears glasses is read at the photo's own size; enlarged, frames are fainter. Under
+    # glasses.MIN_FACE_PX frames cannot be told from skin (such faces host no friend, see fit.py).
+    target_68 = tgt_all[:68] - offset
+    worn = float(np.ptp(target_68, axis=0).max()) >= glasses.MIN_FACE_PX and glasses.wears_glasses(seen, target_68)
 
     # Small faces are worked on enlarged: every mask, warp and blend then has pixels enough to be smooth.
     scale = float(np.clip(WORK_FACE_PX / face_size, 1.0, MAX_SUPERSAMPLE))
-    big = roi if scale == 1.0 else cv2.resize(roi, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    big_seen = seen if scale == 1.0 else cv2.resize(seen, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     big_size = face_size * scale
     local_dst = (dst_all - offset) * scale
     local_target = (tgt_all - offset) * scale
+    # The stranger's glasses stay in front of the friend's face, like any occluder: painted out, their rims were
+    # half-transparent ghosts across the friend's eyes (blind test).
+    # The colour, light and texture are read without them.
+    frames_big = glasses.frames_mask(big_seen, local_target[:68], worn=worn)
+    big, roi = big_seen, seen
+    if frames_big.any():
+        big = cv2.inpaint(big_seen, frames_big, max(2.0, big_size * 0.02), cv2.INPAINT_TELEA)
+        roi = big if scale == 1.0 else cv2.resize(big, (seen.shape[1], seen.shape[0]), interpolation=cv2.INTER_AREA)
 
     # Crop (and shrink) the source around its points so the warp never touches the whole friend photo.
     src_size = float(max(np.ptp(src_all, axis=0)))
@@ -321,6 +332,9 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         alpha_big *= 1.0 - interior.astype(np.float32) / 255.0
     # Whatever covers the target's face stays in front of the friend's.
     alpha_big *= 1.0 - occlusion.occluder_mask(big, local_target[:68], local_target)
+    if frames_big.any():
+        frames = cv2.GaussianBlur(frames_big.astype(np.float32) / 255.0, (0, 0), max(0.5, big_size * 0.004))
+        alpha_big *= 1.0 - np.clip(frames * 1.5, 0.0, 1.0)
 
     # Back to the photo's own size, then the target's finest band and sharpness.
     native = (roi.shape[1], roi.shape[0])
@@ -330,7 +344,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     else:
         face_native, alpha = face_big, alpha_big
     face_native = _keep_target_skin(face_native, roi, alpha, dst_all - offset, tgt_all - offset, face_size, seed)
-    blended = face_native * alpha[..., None] + roi.astype(np.float32) * (1.0 - alpha[..., None])
+    blended = face_native * alpha[..., None] + seen.astype(np.float32) * (1.0 - alpha[..., None])
     padded[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     height, width = canvas.shape[:2]
     return np.ascontiguousarray(padded[margin : margin + height, margin : margin + width])
