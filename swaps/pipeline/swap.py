@@ -50,6 +50,12 @@ FEATURE_TRUST_PX = 90.0
 GLINT_MIN_LIGHTNESS = 4.0
 GLINT_MAX_CHROMA = 0.6
 # Where the target's fine band replaces the friend's: skin, away from both faces' features by this fraction.
+# Faces up to TARGET_LOW_FULL_PX take all their light and colour from the target below these blurs (fractions of
+# the face size); the share fades out by TARGET_LOW_UNTIL_PX, where match_colour's shading alone does well.
+TARGET_LOW_FULL_PX = 48.0
+TARGET_LOW_UNTIL_PX = 80.0
+LOW_SIGMA_FRACTION = 0.12
+COLOUR_SIGMA_FRACTION = 0.06
 GRAIN_FEATURE_GROW = 0.06
 GRAIN_FROM_PX = 90.0
 GRAIN_FULL_PX = 200.0
@@ -343,11 +349,55 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         alpha = cv2.resize(alpha_big, native, interpolation=cv2.INTER_AREA)
     else:
         face_native, alpha = face_big, alpha_big
+    mouth_native = (
+        _polygon((roi.shape[0], roi.shape[1]), (dst_all - offset)[warp.INNER_LIPS]).astype(np.float32) / 255.0
+    )
+    face_native = _target_light_and_colour(face_native, roi, alpha, face_size, teeth=mouth_native)
     face_native = _keep_target_skin(face_native, roi, alpha, dst_all - offset, tgt_all - offset, face_size, seed)
     blended = face_native * alpha[..., None] + seen.astype(np.float32) * (1.0 - alpha[..., None])
     padded[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     height, width = canvas.shape[:2]
     return np.ascontiguousarray(padded[margin : margin + height, margin : margin + width])
+
+
+def _target_light_and_colour(
+    face: np.ndarray, roi: np.ndarray, alpha: np.ndarray, face_size: float, teeth: np.ndarray | None = None
+) -> np.ndarray:
+    """Return a small ``face`` with the target's own low frequencies: its light (L*) and its colour (a*, b*).
+
+    At crowd size who a face is lies in the mid frequencies of its lightness (eyes, brows, nostrils, mouth); its
+    colour and broad light are the photo's. Shown blind, small swaps were caught for exactly those: grey or pale
+    mask-like faces, a pink cast, a friend's violet blush as a blotch on a stranger's cheek. So up to
+    TARGET_LOW_FULL_PX the friend keeps only the detail above a blur of LOW_SIGMA_FRACTION of the face, and the rest
+    is the stranger's, measured at the photo's own size over the pasted face only (no background bleeds in).
+    ``teeth`` (0..1) is where the friend's open mouth is: teeth keep their own colour (a stranger's red lips there
+    would turn them pink, as a lipstick shift once turned them teal).
+    """
+    share = float(np.clip((TARGET_LOW_UNTIL_PX - face_size) / (TARGET_LOW_UNTIL_PX - TARGET_LOW_FULL_PX), 0.0, 1.0))
+    inside = (alpha > 0.5).astype(np.float32)
+    if share <= 0.0 or inside.sum() < 16:
+        return face
+    friend, target = masks.to_lab(face), masks.to_lab(roi)
+    weight = cv2.GaussianBlur(inside, (0, 0), max(0.8, face_size * LOW_SIGMA_FRACTION))
+
+    def low(lab: np.ndarray) -> np.ndarray:
+        blurred = cv2.GaussianBlur(lab * inside[..., None], (0, 0), max(0.8, face_size * LOW_SIGMA_FRACTION))
+        return blurred / np.maximum(weight, 1e-3)[..., None]
+
+    # Colour has almost no detail worth keeping at this size: a finer blur takes out blush and casts as well.
+    fine = cv2.GaussianBlur(inside, (0, 0), max(0.6, face_size * COLOUR_SIGMA_FRACTION))
+
+    def low_colour(lab: np.ndarray) -> np.ndarray:
+        blurred = cv2.GaussianBlur(lab * inside[..., None], (0, 0), max(0.6, face_size * COLOUR_SIGMA_FRACTION))
+        return blurred / np.maximum(fine, 1e-3)[..., None]
+
+    shift = low(target) - low(friend)
+    shift[..., 1:] = (low_colour(target) - low_colour(friend))[..., 1:]
+    if teeth is not None:
+        shift[..., 1:] *= (1.0 - cv2.GaussianBlur(teeth, (0, 0), max(0.5, face_size * 0.02)))[..., None]
+    friend += share * shift * (inside > 0)[..., None]
+    friend[..., 0] = np.clip(friend[..., 0], 0.0, 100.0)
+    return (cv2.cvtColor(friend, cv2.COLOR_LAB2RGB) * 255.0).astype(np.float32)
 
 
 def _keep_target_skin(
