@@ -15,7 +15,7 @@ from . import masks
 # target's light into them while the cheek colour stays within a few Lab units (tests/pipeline/test_swap.py).
 LIGHT_BLUR_FRACTION = 0.35
 LIGHT_MAX_SHIFT = 25.0  # in Lab lightness units (0..100): enough for a shadowed cheek, not for a hand in front
-CHROMA_MAX_SHIFT = 12.0  # a* and b*: a flush or a colour cast, not a change of skin
+CHROMA_MAX_SHIFT = 30.0  # a* and b*: a coloured light or a flush on the friend photo (a purple stage light was 25)
 # Spread ratios: lightness may follow a flat-lit or contrasty crowd face within these bounds (up to 1.6 made a
 # friend's eye sockets black on a frontally lit face: the shading is the light transfer's job). Colour spread is
 # never widened: scaling a* and b* up turned lipstick into neon pink (issue 11: "over-saturated pink").
@@ -52,7 +52,7 @@ def match_colour(
     ``features`` are (friend's region in ``warped``, target's region in ``target``, Lab weights) triples;
     ``light_region`` is where the light is compared (default ``skin``); ``feature_trust`` (0..1) scales how far a
     feature may shift (the lips of a 36 px face are a dozen pixels, their colour mostly the dark line between them);
-    ``keep_colour`` (0..1) is where the friend's pixels keep their a* and b* from the low-frequency colour shift.
+    ``keep_colour`` (0..1) is where the friend's pixels keep their a* and b* (the teeth: no colour shift at all).
     """
     if skin.sum() < 10:
         return np.clip(warped, 0, 255).astype(np.float32)
@@ -63,9 +63,14 @@ def match_colour(
         dst_values = dst_lab[..., channel][skin]
         low, high = L_SPREAD if channel == 0 else CHROMA_SPREAD
         ratio = float(np.clip(float(dst_values.std()) / (float(src_values.std()) or 1.0), low, high))
-        src_lab[..., channel] = (src_lab[..., channel] - float(src_values.mean())) * ratio + float(dst_values.mean())
+        moved = (src_lab[..., channel] - float(src_values.mean())) * ratio + float(dst_values.mean())
+        if channel > 0 and keep_colour is not None:
+            # Teeth are white whatever the skin: moving them with it by an orange-skinned friend photo's offset
+            # turned them teal on a paler target.
+            moved = moved * (1.0 - keep_colour) + src_lab[..., channel] * keep_colour
+        src_lab[..., channel] = moved
     for friend_region, target_region, weights in features:
-        _match_feature(src_lab, dst_lab, skin, friend_region, target_region, weights, feature_trust)
+        _match_feature(src_lab, dst_lab, skin, friend_region, target_region, weights, feature_trust, keep_colour)
     # One mean per face cannot give a turned head its lit and its shadowed side: add the difference of the two
     # faces' skin lightness, blurred so it carries the light and not the stranger's features.
     # The friend's shadowed side is no skin to the friend's own skin model, so the light is compared wherever the
@@ -75,10 +80,18 @@ def match_colour(
     coverage = cv2.GaussianBlur(weight, kernel, 0)
     # Far from any shared skin (eyes on a small face, the mask's rim) the estimate fades out rather than guesses.
     fade = np.clip(coverage / 0.3, 0.0, 1.0) * shading
-    # The same for the colour: a friend's red eyelids or flushed cheeks are the friend's photo, not the friend.
+    # The same for the colour: a friend's red eyelids, flushed cheeks or a coloured stage light are the friend's
+    # photo, not the friend. The colour is compared over skin only: lips and eyes have their own shift above, and a
+    # friend's lipstick counted here spread a cyan halo around the mouth.
+    skin_weight = weight.copy()
+    for friend_region, target_region, _ in features:
+        skin_weight[friend_region | target_region] = 0.0
+    skin_coverage = cv2.GaussianBlur(skin_weight, kernel, 0)
+    skin_fade = np.clip(skin_coverage / 0.3, 0.0, 1.0) * shading
     for channel, limit in ((0, LIGHT_MAX_SHIFT), (1, CHROMA_MAX_SHIFT), (2, CHROMA_MAX_SHIFT)):
-        difference = (dst_lab[..., channel] - src_lab[..., channel]) * weight
-        shift = cv2.GaussianBlur(difference, kernel, 0) / np.maximum(coverage, 1e-3) * fade
+        where, near, faded = (weight, coverage, fade) if channel == 0 else (skin_weight, skin_coverage, skin_fade)
+        difference = (dst_lab[..., channel] - src_lab[..., channel]) * where
+        shift = cv2.GaussianBlur(difference, kernel, 0) / np.maximum(near, 1e-3) * faded
         if channel > 0 and keep_colour is not None:
             shift = shift * (1.0 - keep_colour)
         src_lab[..., channel] += np.clip(shift, -limit, limit)
@@ -94,6 +107,7 @@ def _match_feature(
     dst_region: np.ndarray,
     weights: tuple[float, float, float],
     trust: float = 1.0,
+    keep_colour: np.ndarray | None = None,
 ) -> None:
     """Shift a friend's feature (in place) toward the target's colour of it relative to the skin, soft at the edges."""
     if src_region.sum() < 6 or dst_region.sum() < 6:
@@ -106,4 +120,9 @@ def _match_feature(
     shift = np.clip((dst_offset - src_offset) * np.asarray(weights, dtype=np.float32), -limit, limit)
     size = max(1.0, float(np.sqrt(src_region.sum())) * 0.15)
     soft = cv2.GaussianBlur(src_region.astype(np.float32), (0, 0), size)
-    src_lab += soft[..., None] * shift[None, None, :]
+    if keep_colour is None:
+        src_lab += soft[..., None] * shift[None, None, :]
+        return
+    # The lips' shift stops at the teeth: taking a friend's red lipstick toward bare lips turned the teeth teal.
+    src_lab[..., 0] += soft * shift[0]
+    src_lab[..., 1:] += (soft * (1.0 - keep_colour))[..., None] * shift[None, None, 1:]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import expression, gender, traits
+from . import expression, gender, glasses, traits
 from .faces import Face, host_refusals
 
 DIFFICULTIES = ("easy", "normal", "hard")
@@ -28,6 +28,10 @@ FAIR = 0.45
 # the shared portraits read 0.03-0.17 (women) and 0.78-0.96 (men), stadium.jpg's 36 px faces 0.06-0.44 (women)
 # and 0.91-0.98 (men).
 GENDER_GAP = 0.3
+# Beyond this embedding distance a crowd face is never a friend's host, however plausible its traits: crowd faces
+# sit at 0.58-0.80 from a friend (shared and other crowds), and the placements caught in the blind test for looking
+# wrong (a pop singer's face on an old woman, a man's on an old woman) were the ones at 0.78 and beyond.
+MAX_DISTANCE = 0.78
 
 
 @dataclass
@@ -128,7 +132,10 @@ def pair_fit(
     if abs(masc_f - masc_t) >= GENDER_GAP and (masc_f > 0.5) != (masc_t > 0.5):
         vetoes.append("looks like a " + ("man" if masc_t > 0.5 else "woman") + ", the friend does not")
     else:
-        penalties.append((0.5 * abs(masc_f - masc_t), "may read as another gender"))
+        # Weighed fully: faces the blind test caught were "fair" fits with a gender gap of 0.17-0.2.
+        penalties.append((abs(masc_f - masc_t), "may read as another gender"))
+    if distance > MAX_DISTANCE:
+        vetoes.append("looks too unlike the friend to pass as them")
     if "beard" in mine and "beard" in theirs:
         penalties.append((0.35 * max(0.0, mine["beard"] - theirs["beard"] - 0.25), "friend's beard, bare face"))
         # The target keeps its own stubble, so the reverse costs less.
@@ -144,11 +151,15 @@ def pair_fit(
     if mine.get("glasses", 0.0) >= 0.75 and theirs.get("glasses", 0.0) < 0.5:
         penalties.append((0.12, "friend wears glasses"))
     mismatch, has_open = best_expression_mismatch(friend, target)
+    size = face_size(target)
+    if theirs.get("glasses", 0.0) >= 0.5 and size < glasses.MIN_FACE_PX:
+        # The swap keeps a stranger's glasses in front of the friend's face, but a small face's frames cannot be
+        # told from its skin: painted half out, they were ghost rims across the friend's eyes (blind test).
+        vetoes.append("wears glasses, too small to keep them over the friend's face")
     penalties.append((0.35 * float(np.clip(mismatch - 0.15, 0.0, 1.0)), "expression or head turn differs"))
     if traits.expression_of(target).mouth_is_open and not has_open:
         penalties.append((0.05, "open mouth kept from the crowd face"))
 
-    size = face_size(target)
     floor_px = MIN_FACE_PX[difficulty]
     if size < floor_px:
         vetoes.append(f"face too small to recognise ({size:.0f} px < {floor_px:.0f} px)")

@@ -50,6 +50,12 @@ FEATURE_TRUST_PX = 90.0
 GLINT_MIN_LIGHTNESS = 4.0
 GLINT_MAX_CHROMA = 0.6
 # Where the target's fine band replaces the friend's: skin, away from both faces' features by this fraction.
+# Faces up to TARGET_LOW_FULL_PX take all their light and colour from the target below these blurs (fractions of
+# the face size); the share fades out by TARGET_LOW_UNTIL_PX, where match_colour's shading alone does well.
+TARGET_LOW_FULL_PX = 48.0
+TARGET_LOW_UNTIL_PX = 80.0
+LOW_SIGMA_FRACTION = 0.12
+COLOUR_SIGMA_FRACTION = 0.06
 GRAIN_FEATURE_GROW = 0.06
 GRAIN_FROM_PX = 90.0
 GRAIN_FULL_PX = 200.0
@@ -209,15 +215,26 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     x0, y0 = max(x0, 0), max(y0, 0)
     x1, y1 = min(x1, padded.shape[1]), min(y1, padded.shape[0])
     offset = np.array([x0 - margin, y0 - margin], dtype=np.float64)
-    # The friend's eyes come without the stranger's glasses: rims and temple arms left around them would float.
-    roi = glasses.remove_frames(padded[y0:y1, x0:x1], tgt_all[:68] - offset)
+    seen = np.ascontiguousarray(padded[y0:y1, x0:x1])
+    # Whether the stranger wears glasses is read at the photo's own size; enlarged, frames are fainter. Under
+    # glasses.MIN_FACE_PX frames cannot be told from skin (such faces host no friend, see fit.py).
+    target_68 = tgt_all[:68] - offset
+    worn = float(np.ptp(target_68, axis=0).max()) >= glasses.MIN_FACE_PX and glasses.wears_glasses(seen, target_68)
 
     # Small faces are worked on enlarged: every mask, warp and blend then has pixels enough to be smooth.
     scale = float(np.clip(WORK_FACE_PX / face_size, 1.0, MAX_SUPERSAMPLE))
-    big = roi if scale == 1.0 else cv2.resize(roi, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    big_seen = seen if scale == 1.0 else cv2.resize(seen, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     big_size = face_size * scale
     local_dst = (dst_all - offset) * scale
     local_target = (tgt_all - offset) * scale
+    # The stranger's glasses stay in front of the friend's face, like any occluder: painted out, their rims were
+    # half-transparent ghosts across the friend's eyes (blind test).
+    # The colour, light and texture are read without them.
+    frames_big = glasses.frames_mask(big_seen, local_target[:68], worn=worn)
+    big, roi = big_seen, seen
+    if frames_big.any():
+        big = cv2.inpaint(big_seen, frames_big, max(2.0, big_size * 0.02), cv2.INPAINT_TELEA)
+        roi = big if scale == 1.0 else cv2.resize(big, (seen.shape[1], seen.shape[0]), interpolation=cv2.INTER_AREA)
 
     # Crop (and shrink) the source around its points so the warp never touches the whole friend photo.
     src_size = float(max(np.ptp(src_all, axis=0)))
@@ -283,13 +300,15 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     target_lips &= ~(_polygon(shape, local_target[warp.INNER_LIPS]) > 0)
     # The target's light at every size: without it a side-lit friend photo kept its half-dark face on a 36 px target.
     friend_eyes = masks.features_mask(shape, local_dst[:68], 0, masks.EYES) > 0
+    # The friend's lips without the teeth between them: their colour is the lips'.
+    friend_lips = warped_lips & (mask > 0) & ~(_polygon(shape, local_dst[warp.INNER_LIPS]) > 0)
     target_eyes = masks.features_mask(shape, local_target[:68], 0, masks.EYES) > 0
     corrected = colour.match_colour(
         warped,
         big,
         stats_region,
         big_size,
-        features=[(warped_lips & (mask > 0), target_lips, colour.LIPS), (friend_eyes, target_eyes, colour.EYES)],
+        features=[(friend_lips, target_lips, colour.LIPS), (friend_eyes, target_eyes, colour.EYES)],
         light_region=(mask > 0) & ((roi_skin > 0.3) | (features > 0)),
         # The friend's teeth take no colour from around them: the shift that takes a friend's lipstick toward the
         # target's bare lips turned a laughing friend's teeth cyan (stadium.jpg, scarlett_johansson/img50.jpg).
@@ -319,6 +338,9 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         alpha_big *= 1.0 - interior.astype(np.float32) / 255.0
     # Whatever covers the target's face stays in front of the friend's.
     alpha_big *= 1.0 - occlusion.occluder_mask(big, local_target[:68], local_target)
+    if frames_big.any():
+        frames = cv2.GaussianBlur(frames_big.astype(np.float32) / 255.0, (0, 0), max(0.5, big_size * 0.004))
+        alpha_big *= 1.0 - np.clip(frames * 1.5, 0.0, 1.0)
 
     # Back to the photo's own size, then the target's finest band and sharpness.
     native = (roi.shape[1], roi.shape[0])
@@ -327,11 +349,55 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         alpha = cv2.resize(alpha_big, native, interpolation=cv2.INTER_AREA)
     else:
         face_native, alpha = face_big, alpha_big
+    mouth_native = (
+        _polygon((roi.shape[0], roi.shape[1]), (dst_all - offset)[warp.INNER_LIPS]).astype(np.float32) / 255.0
+    )
+    face_native = _target_light_and_colour(face_native, roi, alpha, face_size, teeth=mouth_native)
     face_native = _keep_target_skin(face_native, roi, alpha, dst_all - offset, tgt_all - offset, face_size, seed)
-    blended = face_native * alpha[..., None] + roi.astype(np.float32) * (1.0 - alpha[..., None])
+    blended = face_native * alpha[..., None] + seen.astype(np.float32) * (1.0 - alpha[..., None])
     padded[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     height, width = canvas.shape[:2]
     return np.ascontiguousarray(padded[margin : margin + height, margin : margin + width])
+
+
+def _target_light_and_colour(
+    face: np.ndarray, roi: np.ndarray, alpha: np.ndarray, face_size: float, teeth: np.ndarray | None = None
+) -> np.ndarray:
+    """Return a small ``face`` with the target's own low frequencies: its light (L*) and its colour (a*, b*).
+
+    At crowd size who a face is lies in the mid frequencies of its lightness (eyes, brows, nostrils, mouth); its
+    colour and broad light are the photo's. Shown blind, small swaps were caught for exactly those: grey or pale
+    mask-like faces, a pink cast, a friend's violet blush as a blotch on a stranger's cheek. So up to
+    TARGET_LOW_FULL_PX the friend keeps only the detail above a blur of LOW_SIGMA_FRACTION of the face, and the rest
+    is the stranger's, measured at the photo's own size over the pasted face only (no background bleeds in).
+    ``teeth`` (0..1) is where the friend's open mouth is: teeth keep their own colour (a stranger's red lips there
+    would turn them pink, as a lipstick shift once turned them teal).
+    """
+    share = float(np.clip((TARGET_LOW_UNTIL_PX - face_size) / (TARGET_LOW_UNTIL_PX - TARGET_LOW_FULL_PX), 0.0, 1.0))
+    inside = (alpha > 0.5).astype(np.float32)
+    if share <= 0.0 or inside.sum() < 16:
+        return face
+    friend, target = masks.to_lab(face), masks.to_lab(roi)
+    weight = cv2.GaussianBlur(inside, (0, 0), max(0.8, face_size * LOW_SIGMA_FRACTION))
+
+    def low(lab: np.ndarray) -> np.ndarray:
+        blurred = cv2.GaussianBlur(lab * inside[..., None], (0, 0), max(0.8, face_size * LOW_SIGMA_FRACTION))
+        return blurred / np.maximum(weight, 1e-3)[..., None]
+
+    # Colour has almost no detail worth keeping at this size: a finer blur takes out blush and casts as well.
+    fine = cv2.GaussianBlur(inside, (0, 0), max(0.6, face_size * COLOUR_SIGMA_FRACTION))
+
+    def low_colour(lab: np.ndarray) -> np.ndarray:
+        blurred = cv2.GaussianBlur(lab * inside[..., None], (0, 0), max(0.6, face_size * COLOUR_SIGMA_FRACTION))
+        return blurred / np.maximum(fine, 1e-3)[..., None]
+
+    shift = low(target) - low(friend)
+    shift[..., 1:] = (low_colour(target) - low_colour(friend))[..., 1:]
+    if teeth is not None:
+        shift[..., 1:] *= (1.0 - cv2.GaussianBlur(teeth, (0, 0), max(0.5, face_size * 0.02)))[..., None]
+    friend += share * shift * (inside > 0)[..., None]
+    friend[..., 0] = np.clip(friend[..., 0], 0.0, 100.0)
+    return (cv2.cvtColor(friend, cv2.COLOR_LAB2RGB) * 255.0).astype(np.float32)
 
 
 def _keep_target_skin(

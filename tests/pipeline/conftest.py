@@ -58,3 +58,17 @@ def friend_faces(identity_data: IdentityData) -> dict[str, list[tuple[str, faces
         traits.annotate(images.load_image(path), found)
         people.setdefault(label, []).extend((path, face) for face in found)
     return people
+
+
+@pytest.fixture(scope="session")
+def voc_faces(data_dir: Path) -> dict[str, tuple[np.ndarray, list[faces.Face]]]:
+    """Return each everyday group photo of crowds/voc with its faces down to host size and their traits."""
+    from swaps.pipeline import traits
+
+    result = {}
+    for path in sorted((data_dir / "crowds" / "voc").glob("*.jpg")):
+        rgb = images.load_image(path)
+        found = faces.detect_faces(rgb, min_face_px=faces.HOST_MIN_SIZE_PX)
+        traits.annotate(rgb, found)
+        result[path.name] = (rgb, found)
+    return result
