@@ -28,10 +28,6 @@ FAIR = 0.45
 # the shared portraits read 0.03-0.17 (women) and 0.78-0.96 (men), stadium.jpg's 36 px faces 0.06-0.44 (women)
 # and 0.91-0.98 (men).
 GENDER_GAP = 0.3
-# Beyond this embedding distance a crowd face is never a friend's host, however plausible its traits: crowd faces
-# sit at 0.58-0.80 from a friend (shared and other crowds), and the placements caught in the blind test for looking
-# wrong (a pop singer's face on an old woman, a man's on an old woman) were the ones at 0.78 and beyond.
-MAX_DISTANCE = 0.78
 
 
 @dataclass
@@ -132,10 +128,7 @@ def pair_fit(
     if abs(masc_f - masc_t) >= GENDER_GAP and (masc_f > 0.5) != (masc_t > 0.5):
         vetoes.append("looks like a " + ("man" if masc_t > 0.5 else "woman") + ", the friend does not")
     else:
-        # Weighed fully: faces the blind test caught were "fair" fits with a gender gap of 0.17-0.2.
-        penalties.append((abs(masc_f - masc_t), "may read as another gender"))
-    if distance > MAX_DISTANCE:
-        vetoes.append("looks too unlike the friend to pass as them")
+        penalties.append((0.5 * abs(masc_f - masc_t), "may read as another gender"))
     if "beard" in mine and "beard" in theirs:
         penalties.append((0.35 * max(0.0, mine["beard"] - theirs["beard"] - 0.25), "friend's beard, bare face"))
         # The target keeps its own stubble, so the reverse costs less.

@@ -134,9 +134,7 @@ def test_reroll_moves_friends_among_faces_that_fit(crowd_faces, friend_faces) ->
 def test_lookalikes_leave_out_faces_that_could_never_host(men_crowd, friend_faces) -> None:
     _, crowd = men_crowd
     assert matching.lookalikes([face for _, face in friend_faces["katy_perry"]], crowd) == []
-    found = matching.lookalikes([face for _, face in friend_faces["matt_damon"]], crowd)
-    # Two of the four men are near enough to him (0.68, 0.76); the others look too unlike him to pass.
-    assert len(found) == 2 and all(distance <= fit.MAX_DISTANCE for _, distance in found)
+    assert len(matching.lookalikes([face for _, face in friend_faces["matt_damon"]], crowd)) == 4
 
 
 def test_a_face_kept_as_a_box_only_is_never_placed(crowd_faces, friend_faces) -> None:
@@ -150,19 +148,3 @@ def test_a_face_kept_as_a_box_only_is_never_placed(crowd_faces, friend_faces) ->
         rgb, [box_only], friends, lambda key, index: images.load_image(friend_faces[key][index][0])
     )
     assert not result.hidden and all("box only" in why for why in result.unplaced.values())
-
-
-def test_a_face_too_unlike_the_friend_never_hosts_them(crowd_faces, friend_faces) -> None:
-    # However plausible the traits, a face far from every photo of the friend reads as someone else wearing
-    # their features (the blind test caught every such placement).
-    rgb, crowd = crowd_faces["stadium.jpg"]
-    hiding.annotate_missing(rgb, crowd)
-    friend = fit.profile([face for _, face in friend_faces["jennifer_aniston"]])
-    verdicts = [fit.pair_fit(friend, face, difficulty="hard") for face in crowd if face.embedded]
-    far = [v for v in verdicts if v.distance > fit.MAX_DISTANCE]
-    near = [v for v in verdicts if v.distance <= fit.MAX_DISTANCE and v.allowed]
-    assert far and near
-    for verdict in far:
-        assert not verdict.allowed and verdict.vetoed
-        assert "looks too unlike the friend to pass as them" in verdict.reasons
-    assert all("looks too unlike" not in reason for v in near for reason in v.reasons)
