@@ -120,6 +120,11 @@ def _match_feature(
     shift = np.clip((dst_offset - src_offset) * np.asarray(weights, dtype=np.float32), -limit, limit)
     size = max(1.0, float(np.sqrt(src_region.sum())) * 0.15)
     soft = cv2.GaussianBlur(src_region.astype(np.float32), (0, 0), size)
+    redder = float(src_offset[1])
+    if weights == LIPS and redder > 2.0:
+        # Only what is as red as the lips moves with them: the warped lip outline also takes in skin above a
+        # smiling mouth, and a lipstick's shift toward bare lips turned that skin into a grey moustache.
+        soft *= np.clip((src_lab[..., 1] - float(src_skin[1])) / redder, 0.0, 1.0)
     if keep_colour is None:
         src_lab += soft[..., None] * shift[None, None, :]
         return

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.pipeline import expression, faces, fit, hiding, images, quality, swap, texture, traits
+from swaps.pipeline import expression, faces, fit, hiding, images, masks, quality, swap, texture, traits
 
 
 def _source(friend_faces, person: str, photo: str) -> tuple[np.ndarray, faces.Face]:
@@ -260,3 +260,25 @@ def test_a_small_face_takes_the_strangers_colour_not_the_friends_blush(crowd_fac
     after = cv2.cvtColor(result, cv2.COLOR_RGB2LAB)[y - r : y + r, x - r : x + r, 1:].reshape(-1, 2).astype(float)
     # Measured: 3.5 Lab units (8-bit) now, 8.3 with the friend's low frequencies kept.
     assert np.abs(after.mean(axis=0) - before.mean(axis=0)).max() < 5.5, (before.mean(axis=0), after.mean(axis=0))
+
+
+def test_a_lipstick_shift_moves_the_lips_not_the_skin_the_outline_took_in() -> None:
+    # The warped lip outline of a smiling friend also takes in skin above the mouth; the shift that takes a lipstick
+    # toward the stranger's bare lips made that skin grey (a "moustache" the blind viewers caught on large faces).
+    from swaps.pipeline import colour
+
+    skin_rgb, lipstick_rgb, bare_lips_rgb = (205, 160, 140), (200, 40, 60), (190, 120, 115)
+    friend = np.full((120, 120, 3), skin_rgb, np.float32)
+    target = np.full((120, 120, 3), skin_rgb, np.uint8)
+    outline = np.zeros((120, 120), bool)
+    outline[60:80, 35:85] = True  # the friend's lip outline: skin in its upper part, lipstick below
+    friend[70:80, 35:85] = lipstick_rgb
+    target_lips = np.zeros((120, 120), bool)
+    target_lips[70:80, 35:85] = True
+    target[target_lips] = bare_lips_rgb
+    skin = ~outline & ~target_lips
+    result = colour.match_colour(friend, target, skin, 100.0, features=[(outline, target_lips, colour.LIPS)])
+    lab_before, lab_after = masks.to_lab(friend), masks.to_lab(result)
+    # The skin inside the outline keeps its colour; the lipstick moves toward the bare lips.
+    assert np.abs(lab_after[62:67, 40:80] - lab_before[62:67, 40:80]).max() < 1.5
+    assert lab_after[72:78, 40:80, 1].mean() < lab_before[72:78, 40:80, 1].mean() - 10
