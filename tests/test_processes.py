@@ -60,6 +60,12 @@ async def ping_worker(redis_url: str) -> dict:
     return message
 
 
+def _as_from_a_terminal() -> None:
+    # A suite started in the background (`./setup.sh test &`) inherits SIGINT ignored, and a shell cannot trap a
+    # signal ignored on entry: the script under test must start as if from a terminal, where Ctrl-C is delivered.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def running_app(tmp_path):
     port, redis_port = free_port(), free_port()
@@ -69,7 +75,14 @@ def running_app(tmp_path):
     env.update(JOB_SWEEP_INTERVAL_SECONDS="5", JOB_REQUEUE_AFTER_SECONDS="10")
     log = tmp_path / "setup.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([str(ROOT / "setup.sh")], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(ROOT / "setup.sh")],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_as_from_a_terminal,
+        )
     try:
         yield {"proc": proc, "port": port, "redis_port": redis_port, "log": log, "env": env}
     finally:
