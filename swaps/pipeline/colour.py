@@ -96,7 +96,7 @@ def match_colour(
             shift = shift * (1.0 - keep_colour)
         src_lab[..., channel] += np.clip(shift, -limit, limit)
     src_lab[..., 0] = np.clip(src_lab[..., 0], 0.0, 100.0)
-    return (cv2.cvtColor(src_lab, cv2.COLOR_LAB2RGB) * 255.0).astype(np.float32)
+    return masks.from_lab(src_lab)
 
 
 def _match_feature(

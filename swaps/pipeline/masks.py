@@ -25,6 +25,11 @@ def to_lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(scaled, cv2.COLOR_RGB2LAB)
 
 
+def from_lab(lab: np.ndarray) -> np.ndarray:
+    """Return float32 Lab (as ``to_lab`` gives it) as float32 RGB 0..255."""
+    return (cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_LAB2RGB) * 255.0).astype(np.float32)
+
+
 def features_mask(
     shape: tuple[int, int], landmarks: np.ndarray, grow: float, groups: tuple[slice, ...] = FEATURE_GROUPS
 ) -> np.ndarray:

@@ -397,7 +397,7 @@ def _target_light_and_colour(
         shift[..., 1:] *= (1.0 - cv2.GaussianBlur(teeth, (0, 0), max(0.5, face_size * 0.02)))[..., None]
     friend += share * shift * (inside > 0)[..., None]
     friend[..., 0] = np.clip(friend[..., 0], 0.0, 100.0)
-    return (cv2.cvtColor(friend, cv2.COLOR_LAB2RGB) * 255.0).astype(np.float32)
+    return masks.from_lab(friend)
 
 
 def _keep_target_skin(
