@@ -163,8 +163,6 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Face models (swaps.pipeline takes them as arguments): the detector and the landmark model.
 FACE_DETECTOR = os.environ.get("FACE_DETECTOR", "retinaface")  # or "hog" (dlib's HOG, as the seeds used)
 FACE_LANDMARKS = os.environ.get("FACE_LANDMARKS", "mesh")  # or "dlib68" (non-commercial training data: a fallback)
-# Threads the encoder of one worker uses for a crowd's many faces: dlib-bin has no BLAS, so one face is one core.
-FACE_ENCODE_THREADS = int(os.environ.get("FACE_ENCODE_THREADS", "2"))
 
 # Upload limits (bytes and pixels), enforced by swaps.pipeline.images before decoding.
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)))

@@ -20,7 +20,6 @@ def find_faces(rgb: np.ndarray, **options: Any) -> list[pipeline_faces.Face]:
         rgb,
         detector=settings.FACE_DETECTOR,
         landmarks=settings.FACE_LANDMARKS,
-        encode_threads=settings.FACE_ENCODE_THREADS,
         **options,
     )
     traits.annotate(rgb, [face for face in found if face.embedded])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,8 +51,6 @@ _lock = threading.Lock()
 _models: dict[str, Any] = {}
 # Seconds spent in the encoder and faces encoded, per process: the benchmark prints the per-face time.
 encode_stats = {"seconds": 0.0, "faces": 0}
-# Below this many faces a thread of its own costs more than it saves.
-MIN_FACES_PER_ENCODE_THREAD = 4
 
 
 @dataclass
@@ -263,14 +260,13 @@ def detect_faces(
     detector: str = detection.DEFAULT_DETECTOR,
     landmarks: str = marks.DEFAULT_METHOD,
     embed: bool | Callable[[Face], bool] = True,
-    encode_threads: int = 1,
 ) -> list[Face]:
     """Return every face of at least ``min_face_px`` in ``rgb``, top to bottom, left to right.
 
     ``embed`` says which faces get an embedding: all (True), none (False) or those a predicate accepts (e.g.
-    ``worth_embedding``); faces below MESH_MIN_SIZE_PX are boxes only and never embedded. ``encode_threads`` runs
-    the encoder over that many slices of the faces at once (dlib releases the GIL while it computes).
+    ``worth_embedding``); faces below MESH_MIN_SIZE_PX are boxes only and never embedded.
     """
+    import dlib
 
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     height, width = rgb.shape[:2]
@@ -301,35 +297,18 @@ def detect_faces(
         fives.append(five if five is not None and (embed is True or (callable(embed) and embed(face))) else None)
     chosen = [i for i, five in enumerate(fives) if five is not None]
     if chosen:
+        shapes = dlib.full_object_detections()
+        for i in chosen:
+            shapes.append(fives[i])
         start = time.perf_counter()
-        vectors = _encode(rgb, [fives[i] for i in chosen], num_jitters, encode_threads)
+        # One batched call: dlib runs the network over all chips at once, cheaper than one call per face.
+        vectors = _encoder().compute_face_descriptor(rgb, shapes, num_jitters)
         encode_stats["seconds"] += time.perf_counter() - start
         encode_stats["faces"] += len(chosen)
         for i, vector in zip(chosen, vectors, strict=True):
             faces[i].embedding = np.array(vector, dtype=np.float64)
     faces.sort(key=lambda face: (face.box[1], face.box[0]))
     return faces
-
-
-def _encode(rgb: np.ndarray, shapes: Sequence[Any], num_jitters: int, threads: int) -> list[Any]:
-    """Return the 128-D descriptor of each 5-point shape, in order, computing slices on ``threads`` threads."""
-    import dlib
-
-    def batch(part: Sequence[Any]) -> list[Any]:
-        chosen = dlib.full_object_detections()
-        for shape in part:
-            chosen.append(shape)
-        # One batched call per slice: dlib runs the network over all its chips at once.
-        return list(_encoder().compute_face_descriptor(rgb, chosen, num_jitters))
-
-    # A few faces are not worth a thread; a crowd's dozens are most of a crowd photo's cost.
-    threads = max(1, min(threads, len(shapes) // MIN_FACES_PER_ENCODE_THREAD))
-    if threads == 1:
-        return batch(shapes)
-    step = -(-len(shapes) // threads)
-    parts = [shapes[i : i + step] for i in range(0, len(shapes), step)]
-    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-        return [vector for part in pool.map(batch, parts) for vector in part]
 
 
 def can_host(quality: Mapping[str, float]) -> bool:

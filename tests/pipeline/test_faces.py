@@ -78,12 +78,3 @@ def test_load_models_is_idempotent() -> None:
     first = (faces._encoder(), detection.load("retinaface"), landmarks._get("mesh"))
     faces.load_models()
     assert (faces._encoder(), detection.load("retinaface"), landmarks._get("mesh")) == first
-
-
-def test_the_encoder_on_two_threads_gives_the_same_embeddings(crowd_faces: dict) -> None:
-    rgb, one_thread = crowd_faces["stadium.jpg"]
-    two_threads = faces.detect_faces(rgb, min_face_px=faces.HOST_MIN_SIZE_PX, encode_threads=2)
-    assert len(two_threads) == len(one_thread) >= 8  # enough faces for two slices
-    for a, b in zip(one_thread, two_threads, strict=True):
-        assert a.box == b.box
-        assert np.allclose(a.embedding, b.embedding, atol=1e-6)
