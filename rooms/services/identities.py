@@ -15,6 +15,9 @@ from crowdswap.lib.errors import Conflict, ServiceError
 from rooms.models import Face, Identity, KeptApart, PeopleEdit, Photo, ProcessingStatus, Room
 from swaps.pipeline import identities as pipeline_identities
 
+# Undo records a room keeps (its newest edits).
+KEPT_EDITS = 50
+
 
 def lock_room(room_id: int) -> None:
     """Serialise identity changes of one room: re-clustering and the host's edits take this lock first.
@@ -199,7 +202,7 @@ def merge_identities(*, room: Room, identity_ids: list[int], name: str | None = 
         target.save(update_fields=["name", "hidden", "cover"])
         Face.objects.filter(identity_id__in=ids).update(identity=target, pinned=True)
         Identity.objects.filter(pk__in=[o.pk for o in others]).delete()
-        edit = PeopleEdit.objects.create(room=room, kind=PeopleEdit.Kind.MERGE, identity=target, changes=changes)
+        edit = _record_edit(room.pk, PeopleEdit.Kind.MERGE, target, changes)
     return edit
 
 
@@ -235,7 +238,17 @@ def move_face(*, face: Face, identity_id: int | None) -> PeopleEdit:
         face.save(update_fields=["identity", "pinned", "ignored"])
         if previous != identity.pk:
             _delete_if_empty(previous)
-        edit = PeopleEdit.objects.create(room_id=room_id, kind=PeopleEdit.Kind.MOVE, identity=identity, changes=changes)
+        edit = _record_edit(room_id, PeopleEdit.Kind.MOVE, identity, changes)
+    return edit
+
+
+def _record_edit(room_id: int, kind: str, identity: Identity, changes: dict[str, Any]) -> PeopleEdit:
+    """Record an edit the host can undo, keeping only the room's newest KEPT_EDITS (called under the room lock)."""
+    edit = PeopleEdit.objects.create(room_id=room_id, kind=kind, identity=identity, changes=changes)
+    # Undo is offered on the note of the edit just made: older records only grow the table (a merge records every
+    # face it moved), so a room keeps its last few dozen.
+    stale = PeopleEdit.objects.filter(room_id=room_id).order_by("-created_at", "-id").values_list("pk", flat=True)
+    PeopleEdit.objects.filter(pk__in=list(stale[KEPT_EDITS:])).delete()
     return edit
 
 

@@ -190,3 +190,19 @@ def test_the_api_returns_an_undo_link_and_undoes_through_it(host_client, room, s
     ).json()
     assert patched["cover"] == cover.pk
     assert patched["thumbnail_url"].endswith(reverse("rooms:face-thumb", args=[room.pk, cover.pk]))
+
+
+def test_a_room_keeps_only_its_newest_undo_records(room, monkeypatch):
+    monkeypatch.setattr(identities, "KEPT_EDITS", 3, raising=False)
+    angie, jen, kim = person(room, "Angie", faces=3), person(room, "Jen"), person(room, "Kim")
+    moved = [
+        identities.move_face(face=Face.objects.get(pk=pk), identity_id=jen.pk) for pk in sorted(faces_of(angie.pk))[:2]
+    ]
+    merged = identities.merge_identities(room=room, identity_ids=[jen.pk, kim.pk])
+    newest = identities.move_face(face=Face.objects.get(pk=sorted(faces_of(jen.pk))[0]), identity_id=angie.pk)
+    kept = list(PeopleEdit.objects.filter(room=room).order_by("-created_at", "-id"))
+    assert [edit.pk for edit in kept] == [newest.pk, merged.pk, moved[1].pk]  # the oldest move went
+    # What is kept can still be undone, newest first.
+    identities.undo_edit(edit=kept[0])
+    identities.undo_edit(edit=kept[1])
+    assert Identity.objects.filter(pk=kim.pk).exists()
