@@ -40,9 +40,44 @@ def normalise(raw: str) -> str:
     return " ".join("".join(kept).split())
 
 
+# Cyrillic and Greek letters drawn like Latin ones (after casefold, so their capitals too: "Н" is "н", drawn "H"):
+# "Mаrk" with a Cyrillic "а" is Mark to anyone reading the board.
+_LOOKALIKES = str.maketrans(
+    {
+        **dict.fromkeys("аα", "a"),
+        "в": "b",
+        **dict.fromkeys("сϲ", "c"),
+        "ԁ": "d",
+        **dict.fromkeys("еє", "e"),
+        "һ": "h",
+        "н": "h",
+        **dict.fromkeys("іιї", "i"),
+        "ј": "j",
+        **dict.fromkeys("кκ", "k"),
+        "ӏ": "l",
+        "м": "m",
+        **dict.fromkeys("оοσ", "o"),
+        **dict.fromkeys("рρ", "p"),
+        "ԛ": "q",
+        "ѕ": "s",
+        **dict.fromkeys("тτ", "t"),
+        "υ": "u",
+        "ν": "v",
+        "ԝ": "w",
+        **dict.fromkeys("хχ", "x"),
+        "у": "y",
+    }
+)
+
+
+def skeleton(name: str) -> str:
+    """Return ``name`` casefolded with look-alike Cyrillic and Greek letters read as the Latin ones they mimic."""
+    return name.casefold().translate(_LOOKALIKES)
+
+
 def key(name: str) -> str:
-    """Return what makes two nicknames the same on one board: case and width do not count."""
-    return normalise(name).casefold()
+    """Return what makes two nicknames the same on one board: case, width and look-alike letters do not count."""
+    return skeleton(normalise(name))
 
 
 def guest_nickname(raw: str, *, host_names: Iterable[str] = ()) -> str:
@@ -52,7 +87,7 @@ def guest_nickname(raw: str, *, host_names: Iterable[str] = ()) -> str:
         raise ServiceError("Choose a nickname to play as a guest.")
     if len(name) > NICKNAME_MAX:
         raise ServiceError(f"Choose a nickname of at most {NICKNAME_MAX} characters.")
-    words = set(re.findall(r"\w+", name.casefold()))
+    words = set(re.findall(r"\w+", skeleton(name)))
     if words & RESERVED_WORDS:
         raise ServiceError(f"“{name}” looks like the host's or the site's name. Choose another nickname.")
     if key(name) in {key(host) for host in host_names if host}:

@@ -94,7 +94,17 @@ def test_nicknames_are_normalised(client, challenge, typed, shown):
 
 
 @pytest.mark.parametrize(
-    "typed", ["alice (host)", "Admin", "CrowdSwap team", "the moderator", "\u200b\u202e", "x" * 41]
+    "typed",
+    [
+        "alice (host)",
+        "Admin",
+        "CrowdSwap team",
+        "the moderator",
+        "\u200b\u202e",
+        "x" * 41,
+        "\u0430dmin",  # a Cyrillic "а"
+        "h\u03bfst",  # a Greek "ο"
+    ],
 )
 def test_impersonating_reserved_or_empty_nicknames_are_refused(client, challenge, typed):
     response = join(client, challenge, typed)
@@ -106,11 +116,12 @@ def test_the_hosts_own_name_is_refused_to_guests(client, challenge, host):
     host.first_name, host.last_name = "Maria", "Lopez"
     host.save()
     assert join(client, challenge, "maria  LOPEZ").status_code == 400
+    assert join(client, challenge, "M\u0430ri\u0430 L\u043ePEZ").status_code == 400  # Cyrillic look-alikes
 
 
 def test_a_nickname_is_unique_per_challenge_whatever_its_case_or_width(challenge):
     assert join(Client(REMOTE_ADDR="198.51.100.3"), challenge, "Sam").status_code == 201
-    for taken in ("sam", "ＳＡＭ", " SAM "):
+    for taken in ("sam", "ＳＡＭ", " SAM ", "S\u0410M"):  # the last with a Cyrillic "А"
         response = join(Client(REMOTE_ADDR="198.51.100.4"), challenge, taken)
         assert response.status_code == 409 and "already playing" in response.json()["detail"]
 
