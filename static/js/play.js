@@ -704,8 +704,28 @@
       });
   });
 
+  // Giving up asks first, in the tools row itself: a browser's confirm() box covers a phone's whole screen and
+  // some in-app browsers never show it.
+  var tools = giveUp.parentNode;
+  var confirmGiveUp = $("give-up-confirm");
+
+  function askToGiveUp(asking) {
+    tools.classList.toggle("is-confirming", asking);
+    confirmGiveUp.hidden = !asking;
+    (asking ? $("give-up-no") : giveUp).focus();
+  }
+
   giveUp.addEventListener("click", function () {
-    if (!window.confirm("Give up and see where everyone is hidden?")) return;
+    askToGiveUp(true);
+  });
+
+  $("give-up-no").addEventListener("click", function () {
+    askToGiveUp(false);
+  });
+
+  $("give-up-yes").addEventListener("click", function () {
+    tools.classList.remove("is-confirming");
+    confirmGiveUp.hidden = true;
     api(root.getAttribute("data-give-up-url"), {})
       .then(function (data) {
         state = data;

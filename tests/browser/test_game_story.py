@@ -412,8 +412,19 @@ def test_host_swaps_shares_and_guests_play_to_the_end(story, browser, data_dir):
         expect(page.locator("[data-leaderboard]").first).to_contain_text("Guesty", timeout=30_000)
 
         # The guest gives up: the end screen comes first, with the score, the rank and what to do next.
-        guest.once("dialog", lambda dialog: dialog.accept())
+        # Giving up asks in the tools row (no browser dialog, which would fail this test); "Keep playing" undoes it.
+        dialogs: list[str] = []
+        guest.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         guest.tap("#give-up")
+        expect(guest.locator("#give-up-confirm")).to_be_visible()
+        expect(guest.locator("#hint-button")).to_be_hidden()
+        save_screenshot(guest, "game-play-phone-give-up", full_page=False)
+        guest.tap("#give-up-no")
+        expect(guest.locator("#give-up-confirm")).to_be_hidden()
+        expect(guest.locator("#give-up")).to_be_visible()
+        guest.tap("#give-up")
+        guest.tap("#give-up-yes")
+        assert dialogs == []
         end = guest.locator("#end")
         expect(end).to_be_visible()
         expect(guest.locator("#end-title")).to_have_text("You found 1 of 2")
@@ -498,8 +509,8 @@ def test_host_swaps_shares_and_guests_play_to_the_end(story, browser, data_dir):
             late.fill("#nickname", "Latecomer")
             late.click("#join-button")
             expect(late.locator("#join-form")).to_be_hidden()
-            late.on("dialog", lambda dialog: dialog.accept())
             late.locator("#give-up").click()
+            late.locator("#give-up-yes").click()
             expect(late.locator("#end-rank")).to_contain_text("played off the leaderboard")
             expect(late.locator("#board-rank")).to_have_text("off the board")
         finally:
