@@ -59,17 +59,20 @@
     return typing || !!people.querySelector(".face-menu[open]");
   }
 
+  function later() {
+    if (deferred) return;
+    deferred = window.setTimeout(function () {
+      deferred = null;
+      refresh(false);
+    }, 1500);
+  }
+
   // `fromEdit`: the host's own edit asks for it, so it happens now; photos finishing wait for a quiet moment.
   function refresh(fromEdit) {
     var current = section();
     if (!current) return Promise.resolve();
     if (!fromEdit && midEdit()) {
-      if (!deferred) {
-        deferred = window.setTimeout(function () {
-          deferred = null;
-          refresh(false);
-        }, 1500);
-      }
+      later();
       return Promise.resolve();
     }
     if (refreshing) {
@@ -91,6 +94,11 @@
         var fresh = doc.getElementById("people");
         var now = section();
         if (!fresh || !now) return;
+        // The host opened a face's menu or started typing while this was on its way: not now either.
+        if (!fromEdit && midEdit()) {
+          later();
+          return;
+        }
         // Keep the page where it is: the section above the viewport must not change the scroll position.
         var before = now.getBoundingClientRect().top;
         // The host's own edit brings its own note; anything else keeps the notes on screen.

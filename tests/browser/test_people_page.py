@@ -136,9 +136,18 @@ def test_upload_count_and_people_edits_in_place_with_undo(browser_server, new_pa
     page.locator(f"#identity-{aniston} .card-note .undo").click()
     expect(page.locator(f"#identity-{aniston} .badge.warning")).to_have_count(0)
 
-    # "Not a face", then undo.
+    # "Not a face", then undo. A refresh already on its way when the host opens the face's menu waits for the menu
+    # to close (landing, it closed the menu under the host's finger): the page's fetches are slowed to show it.
+    page.evaluate(
+        "() => { window.__fetch = window.fetch; window.fetch = (url, options) => window.__fetch(url, options)"
+        ".then((response) => new Promise((done) => setTimeout(() => done(response), 1500))); }"
+    )
+    page.evaluate("() => { window.CrowdSwapPeople.refresh(); }")
     face = page.locator(f"#identity-{zuck} .face-item").first
     face.locator(".face-menu summary").click()
+    page.wait_for_timeout(2500)
+    expect(face.locator(".face-menu[open]")).to_have_count(1)
+    page.evaluate("() => { window.fetch = window.__fetch; }")
     face.get_by_role("button", name="Not a face").click()
     expect(page.locator(f"#identity-{zuck} .card-note")).to_contain_text("Marked as not a face.")
     expect(page.locator(".ignored summary")).to_have_text("1 marked “not a face”")
