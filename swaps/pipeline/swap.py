@@ -377,22 +377,19 @@ def _target_light_and_colour(
     inside = (alpha > 0.5).astype(np.float32)
     if share <= 0.0 or inside.sum() < 16:
         return face
-    friend, target = masks.to_lab(face), masks.to_lab(roi)
-    weight = cv2.GaussianBlur(inside, (0, 0), max(0.8, face_size * LOW_SIGMA_FRACTION))
-
-    def low(lab: np.ndarray) -> np.ndarray:
-        blurred = cv2.GaussianBlur(lab * inside[..., None], (0, 0), max(0.8, face_size * LOW_SIGMA_FRACTION))
-        return blurred / np.maximum(weight, 1e-3)[..., None]
-
-    # Colour has almost no detail worth keeping at this size: a finer blur takes out blush and casts as well.
-    fine = cv2.GaussianBlur(inside, (0, 0), max(0.6, face_size * COLOUR_SIGMA_FRACTION))
-
-    def low_colour(lab: np.ndarray) -> np.ndarray:
-        blurred = cv2.GaussianBlur(lab * inside[..., None], (0, 0), max(0.6, face_size * COLOUR_SIGMA_FRACTION))
-        return blurred / np.maximum(fine, 1e-3)[..., None]
-
-    shift = low(target) - low(friend)
-    shift[..., 1:] = (low_colour(target) - low_colour(friend))[..., 1:]
+    friend = masks.to_lab(face)
+    # Blurring is linear: the low frequencies of the difference are the difference of the low frequencies. Each blur
+    # is normalised by the blurred mask, so nothing outside the pasted face counts. Colour has almost no detail worth
+    # keeping at this size: its finer blur takes out blush and casts as well.
+    difference = (masks.to_lab(roi) - friend) * inside[..., None]
+    shift = np.empty_like(friend)
+    for channels, sigma in (
+        (slice(0, 1), max(0.8, face_size * LOW_SIGMA_FRACTION)),
+        (slice(1, 3), max(0.6, face_size * COLOUR_SIGMA_FRACTION)),
+    ):
+        blurred = cv2.GaussianBlur(np.ascontiguousarray(difference[..., channels]), (0, 0), sigma)
+        weight = np.maximum(cv2.GaussianBlur(inside, (0, 0), sigma), 1e-3)
+        shift[..., channels] = blurred.reshape(*weight.shape, -1) / weight[..., None]
     if teeth is not None:
         shift[..., 1:] *= (1.0 - cv2.GaussianBlur(teeth, (0, 0), max(0.5, face_size * 0.02)))[..., None]
     friend += share * shift * (inside > 0)[..., None]
