@@ -163,6 +163,10 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Face models (swaps.pipeline takes them as arguments): the detector and the landmark model.
 FACE_DETECTOR = os.environ.get("FACE_DETECTOR", "retinaface")  # or "hog" (dlib's HOG, as the seeds used)
 FACE_LANDMARKS = os.environ.get("FACE_LANDMARKS", "mesh")  # or "dlib68" (non-commercial training data: a fallback)
+# Processes that share the encoding of one photo's many faces (a worker and its helpers, swaps.pipeline.encoder):
+# by default the worker and one helper (on a machine with two cores or more). Set 1 where WORKER_PROCESSES already
+# gives every core a worker of its own.
+FACE_ENCODE_PROCESSES = max(1, int(os.environ.get("FACE_ENCODE_PROCESSES", str(min(2, os.cpu_count() or 1)))))
 
 # Upload limits (bytes and pixels), enforced by swaps.pipeline.images before decoding.
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)))

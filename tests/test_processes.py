@@ -141,6 +141,13 @@ def children_named(proc: subprocess.Popen, word: str) -> list[psutil.Process]:
     return found
 
 
+def gone(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def wait_for(predicate, what: str, proc: subprocess.Popen, log: Path, timeout: float = 120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -169,9 +176,12 @@ def test_a_crashed_worker_is_restarted_and_the_rest_keeps_running(running_app):
     web = children_named(proc, "daphne")
     redis = children_named(proc, "redis-server")
 
+    # The worker's encoder helper (FACE_ENCODE_PROCESSES, default 2) starts with it and must not outlive it.
+    helpers = wait_for(lambda: psutil.Process(first).children(), "the encoder helper", proc, log)
     psutil.Process(first).kill()
 
     wait_for(lambda: "worker1 exited (status 137); restarting it in 1s" in log.read_text(), "the restart", proc, log)
+    wait_for(lambda: all(gone(helper) for helper in helpers), "no orphaned helper", proc, log)
     second = int(asyncio.run(ping_worker(redis_url))["worker"].rsplit(":", 1)[1])
     assert second != first
     assert "runworker" in " ".join(psutil.Process(second).cmdline())

@@ -5,8 +5,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from swaps.pipeline import encoder, traits
 from swaps.pipeline import faces as pipeline_faces
-from swaps.pipeline import traits
 
 
 def find_faces(rgb: np.ndarray, **options: Any) -> list[pipeline_faces.Face]:
@@ -20,6 +20,7 @@ def find_faces(rgb: np.ndarray, **options: Any) -> list[pipeline_faces.Face]:
         rgb,
         detector=settings.FACE_DETECTOR,
         landmarks=settings.FACE_LANDMARKS,
+        encode_processes=settings.FACE_ENCODE_PROCESSES,
         **options,
     )
     traits.annotate(rgb, [face for face in found if face.embedded])
@@ -27,5 +28,6 @@ def find_faces(rgb: np.ndarray, **options: Any) -> list[pipeline_faces.Face]:
 
 
 def load_face_models() -> None:
-    """Load the configured face models now (a worker does it before its first job)."""
+    """Load the configured face models and start the encoder's helpers now (a worker does it before its first job)."""
     pipeline_faces.load_models(detector=settings.FACE_DETECTOR, landmarks=settings.FACE_LANDMARKS)
+    encoder.start_helpers(settings.FACE_ENCODE_PROCESSES - 1)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
-from . import detection, faces, images
+from . import detection, encoder, faces, images
 from . import landmarks as marks
 
 
@@ -36,22 +34,8 @@ def detect_files(
     if workers <= 1 or len(paths) <= 1:
         return [detect_file(path, min_face_px, detector, landmarks) for path in paths]
     load = functools.partial(faces.load_models, detector=detector, landmarks=landmarks)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=load) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=encoder.process_context(), initializer=load) as pool:
         count = len(paths)
         return list(
             pool.map(detect_file, paths, [min_face_px] * count, [detector] * count, [landmarks] * count, chunksize=1)
         )
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """Pick how the pool's workers start.
-
-    Forking a single-threaded caller (the CLI, the benchmark) is cheap and hands every worker the
-    models the caller already loaded, so no worker spends ~1.4 s loading them before its first
-    photo: that start-up was a tenth of a two-process run over the 61 identity photos. A caller with
-    other threads (a Channels worker, a test server) could hold a lock at the moment of the fork, so
-    it gets clean "spawn" workers that load the models themselves (in parallel, in the initializer).
-    """
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import detection
+from . import detection, encoder
 from . import landmarks as marks
 
 # A face must reach these to seed a cluster or be a swap source (measured on shared/data/identities).
@@ -47,11 +45,6 @@ MAX_POINT_DISAGREEMENT = 0.45
 SURE_DETECTOR_SCORE = 0.95
 SURE_MAX_POINT_DISAGREEMENT = 1.5
 
-_lock = threading.Lock()
-_models: dict[str, Any] = {}
-# Seconds spent in the encoder and faces encoded, per process: the benchmark prints the per-face time.
-encode_stats = {"seconds": 0.0, "faces": 0}
-
 
 @dataclass
 class Face:
@@ -85,42 +78,7 @@ def load_models(*, detector: str = detection.DEFAULT_DETECTOR, landmarks: str = 
     """Load the detector, the landmark models and the encoder now, once per process."""
     detection.load(detector)
     marks.load(landmarks)
-    _encoder()
-
-
-def _encoder() -> Any:
-    """Return dlib's face encoder, loading it on first use (thread-safe)."""
-    encoder = _models.get("encoder")
-    if encoder is not None:
-        return encoder
-    with _lock:
-        if "encoder" not in _models:
-            import warnings
-
-            import dlib
-
-            with warnings.catch_warnings():
-                # face_recognition_models still imports pkg_resources; its deprecation notice is not ours to fix.
-                warnings.simplefilter("ignore")
-                import face_recognition_models as frm
-
-            _models["encoder"] = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
-    return _models["encoder"]
-
-
-def dlib_build() -> str:
-    """Return which dlib this process runs: the package, its version and whether it uses BLAS."""
-    import importlib.metadata
-
-    import dlib
-
-    package = "dlib-bin"
-    try:
-        importlib.metadata.version("dlib-bin")
-    except importlib.metadata.PackageNotFoundError:
-        package = "dlib (source build)"
-    blas = "BLAS" if getattr(dlib, "DLIB_USE_BLAS", False) else "no BLAS"
-    return f"{package} {dlib.__version__}, {blas}"
+    encoder.load()
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -260,14 +218,14 @@ def detect_faces(
     detector: str = detection.DEFAULT_DETECTOR,
     landmarks: str = marks.DEFAULT_METHOD,
     embed: bool | Callable[[Face], bool] = True,
+    encode_processes: int = 1,
 ) -> list[Face]:
     """Return every face of at least ``min_face_px`` in ``rgb``, top to bottom, left to right.
 
     ``embed`` says which faces get an embedding: all (True), none (False) or those a predicate accepts (e.g.
-    ``worth_embedding``); faces below MESH_MIN_SIZE_PX are boxes only and never embedded.
+    ``worth_embedding``); faces below MESH_MIN_SIZE_PX are boxes only and never embedded. ``encode_processes`` > 1
+    lets helper processes encode a share of a photo's many faces (see ``encoder``).
     """
-    import dlib
-
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     height, width = rgb.shape[:2]
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -296,17 +254,9 @@ def detect_faces(
         faces.append(face)
         fives.append(five if five is not None and (embed is True or (callable(embed) and embed(face))) else None)
     chosen = [i for i, five in enumerate(fives) if five is not None]
-    if chosen:
-        shapes = dlib.full_object_detections()
-        for i in chosen:
-            shapes.append(fives[i])
-        start = time.perf_counter()
-        # One batched call: dlib runs the network over all chips at once, cheaper than one call per face.
-        vectors = _encoder().compute_face_descriptor(rgb, shapes, num_jitters)
-        encode_stats["seconds"] += time.perf_counter() - start
-        encode_stats["faces"] += len(chosen)
-        for i, vector in zip(chosen, vectors, strict=True):
-            faces[i].embedding = np.array(vector, dtype=np.float64)
+    vectors = encoder.encode(rgb, [fives[i] for i in chosen], num_jitters, processes=encode_processes)
+    for i, vector in zip(chosen, vectors, strict=True):
+        faces[i].embedding = vector
     faces.sort(key=lambda face: (face.box[1], face.box[0]))
     return faces
 

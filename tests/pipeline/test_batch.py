@@ -7,7 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
-from swaps.pipeline import batch
+from swaps.pipeline import batch, encoder
 
 from .conftest import IdentityData
 
@@ -27,11 +27,11 @@ def test_single_threaded_caller_forks_warm_workers(tmp_path: Path) -> None:
     script = (
         "import os\n"
         "from concurrent.futures import ProcessPoolExecutor\n"
-        "from swaps.pipeline import batch, faces\n"
+        "from swaps.pipeline import encoder\n"
         "def warm():\n"
-        "    return bool(faces._models)\n"
-        "faces.load_models()\n"
-        "context = batch._pool_context()\n"
+        '    return "encoder" in encoder._models\n'
+        "encoder.load()\n"
+        "context = encoder.process_context()\n"
         "with ProcessPoolExecutor(1, mp_context=context) as pool:\n"
         "    warm = pool.submit(warm).result()\n"
         "print(context.get_start_method(), warm)\n"
@@ -50,7 +50,7 @@ def test_caller_with_other_threads_spawns_clean_workers() -> None:
     other = threading.Thread(target=stop.wait, daemon=True)
     other.start()
     try:
-        assert batch._pool_context().get_start_method() == "spawn"
+        assert encoder.process_context().get_start_method() == "spawn"
     finally:
         stop.set()
         other.join()

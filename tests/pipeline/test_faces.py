@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from swaps.pipeline import detection, faces, images, landmarks
+from swaps.pipeline import detection, encoder, faces, images, landmarks
 from swaps.pipeline.faces import box_iou as iou
 
 
@@ -75,6 +75,6 @@ def test_large_photo_is_tiled_and_keeps_faces(data_dir: Path) -> None:
 
 def test_load_models_is_idempotent() -> None:
     faces.load_models()
-    first = (faces._encoder(), detection.load("retinaface"), landmarks._get("mesh"))
+    first = (encoder.load(), detection.load("retinaface"), landmarks._get("mesh"))
     faces.load_models()
-    assert (faces._encoder(), detection.load("retinaface"), landmarks._get("mesh")) == first
+    assert (encoder.load(), detection.load("retinaface"), landmarks._get("mesh")) == first

@@ -9,7 +9,7 @@ import dlib
 import numpy as np
 import pytest
 
-from swaps.pipeline import detection, faces, images, landmarks
+from swaps.pipeline import detection, encoder, faces, images, landmarks
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +65,7 @@ def test_mesh_landmarks_keep_dlibs_order(portrait_points) -> None:
 
 def test_five_point_alignment_keeps_verification(portrait_points, identity_data) -> None:
     """Embeddings aligned through dlib's 5-point model decide same/different person as the 68-point ones did."""
-    encoder = faces._encoder()
+    model = encoder.load()
     predictor = landmarks._get("dlib68")
     five, sixty_eight, people = [], [], []
     for (_, _, face, path), person in zip(portrait_points, identity_data.labels, strict=True):
@@ -73,7 +73,7 @@ def test_five_point_alignment_keeps_verification(portrait_points, identity_data)
         left, top, width, height = face.box
         shape = predictor(rgb, dlib.rectangle(left, top, left + width, top + height))
         five.append(face.embedding)
-        sixty_eight.append(np.array(encoder.compute_face_descriptor(rgb, shape, 1)))
+        sixty_eight.append(np.array(model.compute_face_descriptor(rgb, shape, 1)))
         people.append(person)
     five_a, sixty_a = np.array(five), np.array(sixty_eight)
     assert float(np.median(np.linalg.norm(five_a - sixty_a, axis=1))) < 0.15  # measured 0.11

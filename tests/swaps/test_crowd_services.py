@@ -12,7 +12,9 @@ from PIL import Image
 from crowdswap.jobs.models import Job
 from rooms.models import Identity, ProcessingStatus
 from rooms.services import identities, photos
+from rooms.services.faces import load_face_models
 from swaps.models import CrowdFace, CrowdPhoto
+from swaps.pipeline import encoder
 from swaps.services import crowds
 from tests.rooms.photos import (  # noqa: F401  (fixtures)
     abandon_job,
@@ -72,6 +74,25 @@ def test_stadium_front_rows_can_host_friends(room, stadium_jpeg):
     # Re-running the job replaces the faces instead of adding to them.
     crowds.process_crowd(job, lambda percent, stage: None)
     assert crowd.faces.count() == len(faces)
+
+
+def test_the_worker_shares_a_crowds_faces_with_its_encoder_helper(room, stadium_jpeg, settings):
+    """FACE_ENCODE_PROCESSES=2: the warm-up starts a helper and a crowd job hands it half of the faces to embed."""
+    settings.FACE_ENCODE_PROCESSES = 2
+    load_face_models()
+    assert encoder.wait_for_helpers(1) == 1
+    helper = encoder._helpers[0]
+    shares = []
+    receive = helper.receive
+    helper.receive = lambda: shares.append(receive()) or shares[-1]
+    try:
+        crowds.add_crowd_photos(room=room, files=[upload("stadium.jpg", stadium_jpeg)])
+        (job,) = run_queued_jobs("crowd")
+    finally:
+        del helper.receive
+    hosts = [f for f in CrowdPhoto.objects.get().faces.all() if f.embedded]
+    assert job.status == Job.Status.DONE and len(hosts) >= 20
+    assert len(shares) == 1 and len(shares[0]) == len(hosts) // 2
 
 
 def test_summary_explains_a_crowd_with_fewer_faces_than_people(room, couple_jpeg, small_photos):
