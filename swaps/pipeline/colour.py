@@ -30,6 +30,9 @@ EYES = (0.0, 0.7, 0.7)
 # The largest shift (Lab units) a feature's colour takes: a small dark eye's colour is mostly noise and a full shift
 # painted a red band across a friend's eyes.
 MAX_FEATURE_SHIFT = {LIPS: 30.0, EYES: 5.0}
+# A friend's lip redness over the skin is scaled to the target's, within these factors: bare lips still show some
+# colour, and a lipstick is never made redder than the friend's own lips.
+LIP_REDNESS_RATIO = (0.25, 1.0)
 
 
 def _odd(value: float) -> int:
@@ -125,6 +128,15 @@ def _match_feature(
         # Only what is as red as the lips moves with them: the warped lip outline also takes in skin above a
         # smiling mouth, and a lipstick's shift toward bare lips turned that skin into a grey moustache.
         soft *= np.clip((src_lab[..., 1] - float(src_skin[1])) / redder, 0.0, 1.0)
+        # Redness itself is scaled rather than shifted: each lip pixel keeps its share of the lips' redness over the
+        # skin, at the target's level. A shift fell short on the lips' paler half (it moves less there) and left a
+        # friend's lipstick half on bare lips (a* 15 over the target's own on group-cc0.jpg).
+        ratio = float(np.clip(dst_offset[1] / redder, LIP_REDNESS_RATIO[0], LIP_REDNESS_RATIO[1]))
+        reach = np.clip(2.0 * cv2.GaussianBlur(src_region.astype(np.float32), (0, 0), size), 0.0, 1.0)
+        if keep_colour is not None:
+            reach = reach * (1.0 - keep_colour)
+        src_lab[..., 1] = float(src_skin[1]) + (src_lab[..., 1] - float(src_skin[1])) * (1.0 - reach * (1.0 - ratio))
+        shift[1] = 0.0
     if keep_colour is None:
         src_lab += soft[..., None] * shift[None, None, :]
         return

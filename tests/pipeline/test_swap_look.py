@@ -125,7 +125,9 @@ def test_lipstick_is_not_carried_onto_bare_lips(crowd_faces, friend_faces) -> No
     lips = _polygon(rgb.shape, target.landmarks[48:60]) & ~_polygon(rgb.shape, target.landmarks[60:68])
     before = np.median(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 1][lips])
     after = np.median(cv2.cvtColor(result, cv2.COLOR_RGB2LAB)[..., 1][lips])
-    assert after - before < 15  # measured: 19 before issue 11, 11 now
+    # Measured: 19 before issue 11; 15 with the lips' colour shifted (it moved their paler half less); 6 with their
+    # redness over the skin scaled to the target's.
+    assert after - before < 10
 
 
 def test_an_open_mouth_keeps_its_own_interior(crowd_faces, friend_faces) -> None:
