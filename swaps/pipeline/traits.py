@@ -84,7 +84,7 @@ def describe(rgb: np.ndarray, face: Face) -> dict[str, float]:
     if lips.sum() >= 10:
         lip_a = float(np.median(lab[lips][:, 1]))
         result["lipstick"] = float(np.clip((lip_a - float(skin[1]) - 8.0) / 20.0, 0.0, 1.0))
-    result["glasses"] = float(glasses.wears_glasses(rgb, landmarks))
+    result["glasses"] = float(glasses.wears_glasses(rgb, landmarks, face.embedding))
     return {key: round(value, 4) for key, value in result.items()}
 
 
