@@ -33,7 +33,7 @@ MIN_FACE_PX = 80.0
 # photos of other people (24-139 px), read enlarged: 17 and more on 34 of the ~45 faces wearing glasses and on 5
 # of ~200 without (a laughing mouth's crease, a cap's shadow). Their frames themselves cannot be told from skin
 # texture and JPEG blocks, so a small face wearing glasses hosts no friend (fit.py) rather than get ghost rims.
-SMALL_FACE_PX = 24.0
+SMALL_FACE_PX = 20.0  # a host face's box is 24 px or more; its landmarks may span a little less
 WORK_FACE_PX = 120.0
 SMALL_BRIDGE_MIN_RESPONSE = 17.0
 # So a small face also counts as wearing glasses when a logistic regression says so: its inputs are line responses
@@ -260,7 +260,7 @@ def _training_rows(path: str) -> list[tuple[int, list[float]]]:
         if decoded is None:
             continue
         small = np.ascontiguousarray(decoded[..., ::-1])
-        again = [face for face in faces.detect_faces(small, min_face_px=SMALL_FACE_PX * 0.75) if face.embedded]
+        again = [face for face in faces.detect_faces(small, min_face_px=18) if face.embedded]
         if not again:
             continue
         face = min(again, key=lambda face: float(np.linalg.norm(np.array(face.center) - centre * shrink)))
