@@ -261,6 +261,27 @@ def detect_faces(
     return faces
 
 
+def portrait_face(path: str, long_side: int, min_face_px: float, embed: bool = True) -> tuple[np.ndarray, Face] | None:
+    """Return the photo at ``path`` shrunk to at most ``long_side`` px and its largest frontal, whole face (or None).
+
+    For training the shipped models (gender, glasses) on folders of portraits.
+    """
+    from . import images
+
+    rgb = images.load_image(path)
+    scale = long_side / max(rgb.shape[:2])
+    if scale < 1.0:
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    found = [
+        face
+        for face in detect_faces(rgb, min_face_px=min_face_px, embed=embed)
+        if face.quality["frontalness"] >= USABLE_MIN_FRONTALNESS and face.quality["inside"] >= 0.9
+    ]
+    if not found:
+        return None
+    return rgb, max(found, key=lambda face: face.quality["size"])
+
+
 def can_host(quality: Mapping[str, float]) -> bool:
     """Return whether a crowd face (by its quality signals) is big, frontal, whole and upright enough to host a friend."""
     return (

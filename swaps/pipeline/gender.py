@@ -44,20 +44,12 @@ def masculinity(embedding: np.ndarray) -> float:
 
 def _largest_face_embeddings(path: str) -> list[list[float]]:
     """Return the embeddings of the largest face in the photo at ``path``: as it is and shrunk to crowd size."""
-    from . import faces, images
+    from . import faces
 
-    rgb = images.load_image(path)
-    scale = TRAIN_LONG_SIDE / max(rgb.shape[:2])
-    if scale < 1.0:
-        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    found = [
-        face
-        for face in faces.detect_faces(rgb, min_face_px=TRAIN_MIN_FACE_PX)
-        if face.quality["frontalness"] >= faces.USABLE_MIN_FRONTALNESS and face.quality["inside"] >= 0.9
-    ]
-    if not found:
+    portrait = faces.portrait_face(path, TRAIN_LONG_SIDE, TRAIN_MIN_FACE_PX)
+    if portrait is None:
         return []
-    largest = max(found, key=lambda face: face.quality["size"])
+    rgb, largest = portrait
     result = [[float(v) for v in largest.embedding]]
     # Crowd faces are 30-50 px: the same face at that size embeds differently, and the estimate must hold there.
     shrink = CROWD_FACE_PX / largest.quality["size"]

@@ -235,20 +235,12 @@ def frames_mask(rgb: np.ndarray, landmarks: np.ndarray, worn: bool | None = None
 
 def _training_rows(path: str) -> list[tuple[int, list[float]]]:
     """Return (size, model inputs) of the largest frontal face in the photo at ``path`` shrunk to each training size."""
-    from . import faces, images
+    from . import faces
 
-    rgb = images.load_image(path)
-    scale = TRAIN_LONG_SIDE / max(rgb.shape[:2])
-    if scale < 1.0:
-        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    found = [
-        face
-        for face in faces.detect_faces(rgb, min_face_px=TRAIN_MIN_FACE_PX, embed=False)
-        if face.quality["frontalness"] >= faces.USABLE_MIN_FRONTALNESS and face.quality["inside"] >= 0.9
-    ]
-    if not found:
+    portrait = faces.portrait_face(path, TRAIN_LONG_SIDE, TRAIN_MIN_FACE_PX, embed=False)
+    if portrait is None:
         return []
-    largest = max(found, key=lambda face: face.quality["size"])
+    rgb, largest = portrait
     centre = np.array(largest.center)
     rows = []
     for size in TRAIN_FACE_SIZES:
