@@ -1,8 +1,5 @@
 """Crowd photos: upload with the same validation, face detection in the worker, the hosting summary."""
 
-# Fixtures imported by name are also test arguments.
-# ruff: noqa: F811
-
 import io
 
 import pytest
@@ -16,18 +13,7 @@ from rooms.services.faces import load_face_models
 from swaps.models import CrowdFace, CrowdPhoto
 from swaps.pipeline import encoder
 from swaps.services import crowds
-from tests.rooms.photos import (  # noqa: F401  (fixtures)
-    abandon_job,
-    face_models,
-    labelled_photos,
-    media,
-    room,
-    run_queued_jobs,
-    small_jpeg,
-    small_photos,
-    storage_files,
-    upload,
-)
+from tests.rooms.photos import abandon_job, run_queued_jobs, small_jpeg, storage_files, upload
 
 pytestmark = pytest.mark.usefixtures("media", "face_models")
 

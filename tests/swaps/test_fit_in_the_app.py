@@ -5,9 +5,6 @@ Real photos and real face models throughout: friends from shared/data/identities
 test time from portraits of other men (tiled into one picture, uploaded as a crowd photo).
 """
 
-# Fixtures imported by name are also test arguments.
-# ruff: noqa: F811
-
 import io
 import time
 
@@ -24,16 +21,7 @@ from swaps.models import CrowdFace, CrowdPhoto, Swap
 from swaps.pipeline import matching
 from swaps.services import crowds, placement
 from swaps.services import swaps as swaps_services
-from tests.rooms.photos import (  # noqa: F401  (fixtures)
-    face_models,
-    labelled_photos,
-    media,
-    room,
-    run_queued_jobs,
-    small_jpeg,
-    small_photos,
-    upload,
-)
+from tests.rooms.photos import run_queued_jobs, small_jpeg, upload
 
 pytestmark = pytest.mark.usefixtures("media", "face_models")
 
