@@ -119,9 +119,13 @@ def wears_glasses(rgb: np.ndarray, landmarks: np.ndarray, embedding: np.ndarray 
     enlarged, local = _enlarged(rgb, landmarks)
     if enlarged.size == 0:
         return False
-    if _bridge_response(enlarged, local) >= SMALL_BRIDGE_MIN_RESPONSE:
+    bridge = _bridge_response(enlarged, local)
+    if bridge >= SMALL_BRIDGE_MIN_RESPONSE:
         return True
-    return embedding is not None and _probability(enlarged, local, face_size, embedding) >= MODEL_MIN_PROBABILITY
+    if embedding is None or np.asarray(embedding).size != 128:
+        return False  # a face kept as a box only: nothing for the model to read
+    features = small_face_features(enlarged, local, bridge)
+    return _probability(features, face_size, embedding) >= MODEL_MIN_PROBABILITY
 
 
 def _strip_peak(response: np.ndarray, box: Sequence[float], axis: int) -> float:
@@ -134,11 +138,12 @@ def _strip_peak(response: np.ndarray, box: Sequence[float], axis: int) -> float:
     return float(np.median(response[y0:y1, x0:x1], axis=axis).max())
 
 
-def small_face_features(enlarged: np.ndarray, local: np.ndarray) -> list[float]:
+def small_face_features(enlarged: np.ndarray, local: np.ndarray, bridge: float | None = None) -> list[float]:
     """Return the model's picture inputs for an enlarged small face (``_enlarged``): where frames would draw lines.
 
     The bridge; below each eye (lower rims); beside each eye's outer corner (the rims' sides); from there to the face's
-    edge (temple arms); and the eyes' lightness over the cheeks' (dark lenses).
+    edge (temple arms); and the eyes' lightness over the cheeks' (dark lenses). ``bridge`` is the bridge's response
+    when the caller has read it already.
     """
     size = _face_size(local)
     grey = cv2.cvtColor(np.ascontiguousarray(enlarged), cv2.COLOR_RGB2GRAY)
@@ -164,7 +169,7 @@ def small_face_features(enlarged: np.ndarray, local: np.ndarray) -> list[float]:
         eyes.append(float(eye_patch.mean()) if eye_patch.size else 0.0)
         cheeks.append(float(cheek_patch.mean()) if cheek_patch.size else 0.0)
     return [
-        _bridge_response(enlarged, local),
+        _bridge_response(enlarged, local) if bridge is None else bridge,
         float(np.mean(lows)),
         float(np.min(lows)),
         float(np.mean(sides)),
@@ -185,16 +190,15 @@ def _model() -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     )
 
 
-def _inputs(enlarged: np.ndarray, local: np.ndarray, face_size: float, embedding: np.ndarray) -> np.ndarray:
-    return np.concatenate([small_face_features(enlarged, local), [face_size], np.asarray(embedding).reshape(-1)])
+def _inputs(features: Sequence[float], face_size: float, embedding: np.ndarray) -> np.ndarray:
+    """Return the model's inputs: the picture features, the face size, the 128-D embedding."""
+    return np.concatenate([features, [face_size], np.asarray(embedding).reshape(-1)])
 
 
-def _probability(enlarged: np.ndarray, local: np.ndarray, face_size: float, embedding: np.ndarray) -> float:
-    """Return the model's probability that the small face wears glasses (0 for a face without an embedding)."""
-    if np.asarray(embedding).size != 128:
-        return 0.0
+def _probability(features: Sequence[float], face_size: float, embedding: np.ndarray) -> float:
+    """Return the model's probability that the small face with these picture ``features`` wears glasses."""
     mean, scale, weights, intercept = _model()
-    score = float(((_inputs(enlarged, local, face_size, embedding) - mean) / scale) @ weights + intercept)
+    score = float(((_inputs(features, face_size, embedding) - mean) / scale) @ weights + intercept)
     return float(1.0 / (1.0 + np.exp(-score)))
 
 
@@ -260,7 +264,8 @@ def _training_rows(path: str) -> list[tuple[int, list[float]]]:
             continue
         landmarks = face.landmarks[:68]
         enlarged, local = _enlarged(small, landmarks)
-        rows.append((size, [float(v) for v in _inputs(enlarged, local, _face_size(landmarks), face.embedding)]))
+        inputs = _inputs(small_face_features(enlarged, local), _face_size(landmarks), face.embedding)
+        rows.append((size, [float(v) for v in inputs]))
     return rows
 
 
