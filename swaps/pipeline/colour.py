@@ -23,13 +23,25 @@ L_SPREAD = (0.75, 1.25)
 CHROMA_SPREAD = (0.6, 1.0)
 # Weights (L*, a*, b*) with which a feature takes the target's own colour relative to the skin: the lips their colour
 # and most of their lightness offset (no neon lipstick on a bare face, no pale glossy lip as a white line on a dark
-# mouth); the eyes most of their colour (blue eyes on a
-# brown-eyed face stood out in the crowd crops) but their own whites.
+# mouth). The eyes are matched by their irises instead (_match_irises); their whites stay the friend's.
 LIPS = (0.8, 1.0, 1.0)
 EYES = (0.0, 0.7, 0.7)
-# The largest shift (Lab units) a feature's colour takes: a small dark eye's colour is mostly noise and a full shift
-# painted a red band across a friend's eyes.
-MAX_FEATURE_SHIFT = {LIPS: 30.0, EYES: 5.0}
+# The largest shift (Lab units) a feature's colour takes.
+MAX_FEATURE_SHIFT = {LIPS: 30.0}
+# A friend's irises take this share of the difference in darkness against the skin, at most IRIS_MAX_SHIFT (Lab
+# units), and blue ones (b* below IRIS_BLUE) this share of the colour of the target's irises. Light blue irises in a
+# stranger's dark eyes glowed ("ghostly light eyes", blind test); the whole eye's colour, whites and lids included,
+# moved by at most 5 and left them blue. Brown irises keep their colour: a target's small eye reads yellower than its
+# iris is, and moved toward it, a friend's brown eyes turned olive.
+IRIS_LIGHTNESS = 0.7
+IRIS_CHROMA = 0.8
+IRIS_MAX_SHIFT = 20.0
+IRIS_BLUE = 5.0
+# A target eye whose darker half is not this much darker (L*) than its skin shows no iris (squinting, closed, a few
+# pixels); the shift fades out over the next 10 units. Irises are brown to blue-grey: a target "iris" redder (a*)
+# than IRIS_MAX_REDNESS is lid, and a full shift toward it gave a squinting old man's friend red eyes.
+IRIS_MIN_CONTRAST = 10.0
+IRIS_MAX_REDNESS = 6.0
 # A friend's lip redness over the skin is scaled to the target's, within these factors: bare lips still show some
 # colour, and a lipstick is never made redder than the friend's own lips.
 LIP_REDNESS_RATIO = (0.25, 1.0)
@@ -115,6 +127,9 @@ def _match_feature(
     """Shift a friend's feature (in place) toward the target's colour of it relative to the skin, soft at the edges."""
     if src_region.sum() < 6 or dst_region.sum() < 6:
         return
+    if weights == EYES:
+        _match_irises(src_lab, dst_lab, skin, src_region, dst_region)
+        return
     src_skin = np.median(src_lab[skin], axis=0)
     dst_skin = np.median(dst_lab[skin], axis=0)
     src_offset = np.median(src_lab[src_region], axis=0) - src_skin
@@ -143,3 +158,36 @@ def _match_feature(
     # The lips' shift stops at the teeth: taking a friend's red lipstick toward bare lips turned the teeth teal.
     src_lab[..., 0] += soft * shift[0]
     src_lab[..., 1:] += (soft * (1.0 - keep_colour))[..., None] * shift[None, None, 1:]
+
+
+def _iris(lab: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Return the iris of the eyes in ``region``: its darker part (the whites and the lids' highlights are lighter)."""
+    lightness = lab[..., 0]
+    dark, light = np.percentile(lightness[region], (10, 90))
+    return region & (lightness < (dark + light) / 2.0)
+
+
+def _match_irises(
+    src_lab: np.ndarray, dst_lab: np.ndarray, skin: np.ndarray, src_region: np.ndarray, dst_region: np.ndarray
+) -> None:
+    """Give the friend's irises (in place) the target's iris colour and most of its darkness against the skin.
+
+    The whites keep the friend's own (lightened or darkened with the face's light by match_colour).
+    """
+    src_iris, dst_iris = _iris(src_lab, src_region), _iris(dst_lab, dst_region)
+    if src_iris.sum() < 3 or dst_iris.sum() < 3:
+        return
+    src_skin_l = float(np.median(src_lab[..., 0][skin]))
+    dst_skin_l = float(np.median(dst_lab[..., 0][skin]))
+    src_value, dst_value = np.median(src_lab[src_iris], axis=0), np.median(dst_lab[dst_iris], axis=0)
+    shift = np.zeros(3, dtype=np.float32)
+    shift[0] = IRIS_LIGHTNESS * ((dst_value[0] - dst_skin_l) - (src_value[0] - src_skin_l))
+    if float(src_value[2]) < IRIS_BLUE:
+        shift[1] = IRIS_CHROMA * (min(float(dst_value[1]), IRIS_MAX_REDNESS) - float(src_value[1]))
+        shift[2] = IRIS_CHROMA * max(0.0, float(dst_value[2]) - float(src_value[2]))
+    readable = float(np.clip((dst_skin_l - float(dst_value[0]) - IRIS_MIN_CONTRAST) / 10.0, 0.0, 1.0))
+    shift = np.clip(shift, -IRIS_MAX_SHIFT, IRIS_MAX_SHIFT) * readable
+    size = max(0.5, float(np.sqrt(src_region.sum())) * 0.1)
+    soft = cv2.GaussianBlur(src_iris.astype(np.float32), (0, 0), size) * src_region
+    soft = np.clip(soft * 1.5, 0.0, 1.0)
+    src_lab += soft[..., None] * shift[None, None, :]

@@ -110,7 +110,7 @@ def swap_quality(
         _line("identity: nearest the friend / still detected", f"{ranked_first}/{len(rows)} / {detected}/{len(rows)}")
 
 
-RECOGNISABLE_SIZES = (20, 24, 28, 32, 36, 44, 56)
+RECOGNISABLE_SIZES = (20, 24, 28, 32, 36, 44, 56, 72, 96)
 
 
 def recognisable_sizes(
