@@ -34,9 +34,12 @@ MAX_FEATURE_SHIFT = {LIPS: 30.0}
 # moved by at most 5 and left them blue. Brown irises keep their colour: a target's small eye reads yellower than its
 # iris is, and moved toward it, a friend's brown eyes turned olive.
 IRIS_LIGHTNESS = 0.7
-IRIS_CHROMA = 0.8
+IRIS_CHROMA = 0.9
 IRIS_MAX_SHIFT = 20.0
 IRIS_BLUE = 5.0
+IRIS_SPAN = 0.6
+# A dark brown iris against the skin (L* offset, a*, b*): what stands in for a target's iris that cannot be read.
+IRIS_DEFAULT = (-35.0, 6.0, 12.0)
 # A target eye whose darker half is not this much darker (L*) than its skin shows no iris (squinting, closed, a few
 # pixels); the shift fades out over the next 10 units. Irises are brown to blue-grey: a target "iris" redder (a*)
 # than IRIS_MAX_REDNESS is lid, and a full shift toward it gave a squinting old man's friend red eyes.
@@ -161,33 +164,37 @@ def _match_feature(
 
 
 def _iris(lab: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """Return the iris of the eyes in ``region``: its darker part (the whites and the lids' highlights are lighter)."""
+    """Return the iris of the eyes in ``region``: all but its lightest part (the whites, the lids' highlights)."""
     lightness = lab[..., 0]
     dark, light = np.percentile(lightness[region], (10, 90))
-    return region & (lightness < (dark + light) / 2.0)
+    return region & (lightness < dark + IRIS_SPAN * (light - dark))
 
 
 def _match_irises(
     src_lab: np.ndarray, dst_lab: np.ndarray, skin: np.ndarray, src_region: np.ndarray, dst_region: np.ndarray
 ) -> None:
-    """Give the friend's irises (in place) the target's iris colour and most of its darkness against the skin.
+    """Give the friend's irises (in place) most of the target's iris darkness against the skin, blue ones its colour.
 
-    The whites keep the friend's own (lightened or darkened with the face's light by match_colour).
+    Where the target's irises cannot be read (closed, squinting, a few pixels), a dark brown iris stands in. The
+    whites keep the friend's own (lightened or darkened with the face's light by match_colour).
     """
     src_iris, dst_iris = _iris(src_lab, src_region), _iris(dst_lab, dst_region)
-    if src_iris.sum() < 3 or dst_iris.sum() < 3:
+    if src_iris.sum() < 3:
         return
     src_skin_l = float(np.median(src_lab[..., 0][skin]))
     dst_skin_l = float(np.median(dst_lab[..., 0][skin]))
-    src_value, dst_value = np.median(src_lab[src_iris], axis=0), np.median(dst_lab[dst_iris], axis=0)
-    shift = np.zeros(3, dtype=np.float32)
-    shift[0] = IRIS_LIGHTNESS * ((dst_value[0] - dst_skin_l) - (src_value[0] - src_skin_l))
-    if float(src_value[2]) < IRIS_BLUE:
-        shift[1] = IRIS_CHROMA * (min(float(dst_value[1]), IRIS_MAX_REDNESS) - float(src_value[1]))
-        shift[2] = IRIS_CHROMA * max(0.0, float(dst_value[2]) - float(src_value[2]))
-    readable = float(np.clip((dst_skin_l - float(dst_value[0]) - IRIS_MIN_CONTRAST) / 10.0, 0.0, 1.0))
-    shift = np.clip(shift, -IRIS_MAX_SHIFT, IRIS_MAX_SHIFT) * readable
+    wanted = np.array(IRIS_DEFAULT, dtype=np.float32)
+    if dst_iris.sum() >= 3:
+        value = np.median(dst_lab[dst_iris], axis=0)
+        read = np.array([value[0] - dst_skin_l, min(float(value[1]), IRIS_MAX_REDNESS), value[2]], dtype=np.float32)
+        readable = float(np.clip((-float(read[0]) - IRIS_MIN_CONTRAST) / 10.0, 0.0, 1.0))
+        wanted = readable * read + (1.0 - readable) * wanted
     size = max(0.5, float(np.sqrt(src_region.sum())) * 0.1)
-    soft = cv2.GaussianBlur(src_iris.astype(np.float32), (0, 0), size) * src_region
-    soft = np.clip(soft * 1.5, 0.0, 1.0)
-    src_lab += soft[..., None] * shift[None, None, :]
+    soft = np.clip(cv2.GaussianBlur(src_iris.astype(np.float32), (0, 0), size) * src_region * 1.5, 0.0, 1.0)
+    # Only ever darker: a lighter target "iris" is a lid more often than a light iris.
+    darkness = float(np.median(src_lab[..., 0][src_iris])) - src_skin_l
+    src_lab[..., 0] += soft * float(np.clip(IRIS_LIGHTNESS * (wanted[0] - darkness), -IRIS_MAX_SHIFT, 0.0))
+    # Blue pixels (the bluer, the more) take the target's iris colour; brown ones keep theirs.
+    blue = soft * np.clip((IRIS_BLUE - src_lab[..., 2]) / 5.0, 0.0, 1.0)
+    src_lab[..., 1] += blue * IRIS_CHROMA * (wanted[1] - src_lab[..., 1])
+    src_lab[..., 2] += blue * IRIS_CHROMA * np.maximum(wanted[2] - src_lab[..., 2], 0.0)
