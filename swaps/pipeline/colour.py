@@ -23,16 +23,19 @@ L_SPREAD = (0.75, 1.25)
 CHROMA_SPREAD = (0.6, 1.0)
 # Weights (L*, a*, b*) with which a feature takes the target's own colour relative to the skin: the lips their colour
 # and most of their lightness offset (no neon lipstick on a bare face, no pale glossy lip as a white line on a dark
-# mouth). The eyes are matched by their irises instead (_match_irises); their whites stay the friend's.
+# mouth). EYES only marks the eyes, which are matched by their irises instead (_match_irises).
 LIPS = (0.8, 1.0, 1.0)
-EYES = (0.0, 0.7, 0.7)
+EYES = (0.0, 0.0, 0.0)
 # The largest shift (Lab units) a feature's colour takes.
 MAX_FEATURE_SHIFT = {LIPS: 30.0}
 # A friend's irises take this share of the difference in darkness against the skin, at most IRIS_MAX_SHIFT (Lab
-# units), and blue ones (b* more than IRIS_BLUE under the skin's) this share of the colour of the target's irises. Light blue irises in a
-# stranger's dark eyes glowed ("ghostly light eyes", blind test); the whole eye's colour, whites and lids included,
-# moved by at most 5 and left them blue. Brown irises keep their colour: a target's small eye reads yellower than its
-# iris is, and moved toward it, a friend's brown eyes turned olive.
+# units), and their blue pixels (b* more than IRIS_BLUE under the skin's, fully from 6 more) this share of the target
+# irises' a* and, only ever upward, b*. Light blue irises in a stranger's dark eyes glowed ("ghostly light eyes",
+# blind test); the whole eye's colour, whites and lids included, moved by at most 5 and left them blue. Brown irises
+# keep their colour: a target's small eye reads yellower than its iris is, and moved toward it, a friend's brown eyes
+# turned olive. Unlike the lips, irises are not trusted less on small faces (feature_trust): they only darken and
+# never turn redder than IRIS_MAX_REDNESS, so a small eye's noise cannot paint the red band that trust guarded
+# against; the bench's recognisable sizes are unchanged at 24-36 px.
 IRIS_LIGHTNESS = 0.7
 IRIS_CHROMA = 0.9
 IRIS_MAX_SHIFT = 20.0
@@ -43,9 +46,9 @@ IRIS_SPAN = 0.6
 BLUE_IRIS_SPAN = 0.85
 # A dark brown iris against the skin (L* offset, a*, b*): what stands in for a target's iris that cannot be read.
 IRIS_DEFAULT = (-35.0, 6.0, 12.0)
-# A target eye whose darker half is not this much darker (L*) than its skin shows no iris (squinting, closed, a few
-# pixels); the shift fades out over the next 10 units. Irises are brown to blue-grey: a target "iris" redder (a*)
-# than IRIS_MAX_REDNESS is lid, and a full shift toward it gave a squinting old man's friend red eyes.
+# A target eye whose iris (see IRIS_SPAN) is not this much darker (L*) than its skin shows none (squinting, closed,
+# a few pixels): a dark brown stands in, fully 10 units further. Irises are brown to blue-grey: a target "iris"
+# redder (a*) than IRIS_MAX_REDNESS is lid, and a full shift toward it gave a squinting old man's friend red eyes.
 IRIS_MIN_CONTRAST = 10.0
 IRIS_MAX_REDNESS = 6.0
 # An eye whose median lightness is within this of its skin's (L*) is shut; fully open from 4 more. Measured on the 14
@@ -135,10 +138,11 @@ def _match_feature(
     keep_colour: np.ndarray | None = None,
 ) -> None:
     """Shift a friend's feature (in place) toward the target's colour of it relative to the skin, soft at the edges."""
-    if src_region.sum() < 6 or dst_region.sum() < 6:
-        return
-    if weights == EYES:
+    if weights is EYES:
+        # A target eye of a few pixels is one that cannot be read: a dark brown stands in (see _match_irises).
         _match_irises(src_lab, dst_lab, skin, src_region, dst_region)
+        return
+    if src_region.sum() < 6 or dst_region.sum() < 6:
         return
     src_skin = np.median(src_lab[skin], axis=0)
     dst_skin = np.median(dst_lab[skin], axis=0)
@@ -183,6 +187,13 @@ def _iris(lab: np.ndarray, region: np.ndarray, span: float = IRIS_SPAN) -> np.nd
     return iris
 
 
+def _feathered(mask: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Return ``mask`` (0..1) feathered over a tenth of the eyes' size, full inside it again, kept to ``region``."""
+    size = max(0.5, float(np.sqrt(region.sum())) * 0.1)
+    # Blurring halves an edge; 1.5x brings the mask's own pixels back to (nearly) full weight.
+    return np.clip(cv2.GaussianBlur(mask.astype(np.float32), (0, 0), size) * region * 1.5, 0.0, 1.0)
+
+
 def _match_irises(
     src_lab: np.ndarray, dst_lab: np.ndarray, skin: np.ndarray, src_region: np.ndarray, dst_region: np.ndarray
 ) -> None:
@@ -205,16 +216,14 @@ def _match_irises(
         shut = dst_skin_l - float(np.median(dst_lab[..., 0][dst_region]))
         readable *= float(np.clip((shut - EYE_SHUT_DARKNESS) / 4.0, 0.0, 1.0))
         wanted = readable * read + (1.0 - readable) * wanted
-    size = max(0.5, float(np.sqrt(src_region.sum())) * 0.1)
-    soft = np.clip(cv2.GaussianBlur(src_iris.astype(np.float32), (0, 0), size) * src_region * 1.5, 0.0, 1.0)
+    soft = _feathered(src_iris, src_region)
     # Only ever darker: a lighter target "iris" is a lid more often than a light iris.
     darkness = float(np.median(src_lab[..., 0][src_iris])) - src_skin_l
     src_lab[..., 0] += soft * float(np.clip(IRIS_LIGHTNESS * (wanted[0] - darkness), -IRIS_MAX_SHIFT, 0.0))
     # Blue pixels of the eyes (the bluer against the skin, the more) take the target's iris colour; brown ones and
     # the whites keep theirs.
     src_skin_b = float(np.median(src_lab[..., 2][skin]))
-    not_white = _iris(src_lab, src_region, BLUE_IRIS_SPAN).astype(np.float32)
-    not_white = np.clip(cv2.GaussianBlur(not_white, (0, 0), size) * src_region * 1.5, 0.0, 1.0)
+    not_white = _feathered(_iris(src_lab, src_region, BLUE_IRIS_SPAN), src_region)
     blue = not_white * np.clip((src_skin_b - IRIS_BLUE - src_lab[..., 2]) / 6.0, 0.0, 1.0)
     src_lab[..., 1] += blue * IRIS_CHROMA * (wanted[1] - src_lab[..., 1])
     src_lab[..., 2] += blue * IRIS_CHROMA * np.maximum(wanted[2] - src_lab[..., 2], 0.0)

@@ -14,7 +14,8 @@ DIFFICULTIES = ("easy", "normal", "hard")
 # The smallest crowd face (detector box side, px) a friend is placed on, per difficulty. Measured by
 # `python -m swaps.pipeline.bench` ("recognisable size": 24 faces shrunk and swapped, the swapped face embedded again
 # and compared with the room's 13 people, the face's own person among them). With RetinaFace and the mesh: nearest
-# the friend in 71% of swaps at 24 px, 79% at 28, 83% at 32, 88% at 36, 100% at 44 and 56 (25% at 20 px, where the face
+# the friend in 62% of swaps at 24 px (71% before a bearded friend's photo left the target its own lower face at
+# every size, swap.BEARDED_SOURCE), 79% at 28, 83% at 32, 88% at 36, 100% at 44-72 (25% at 20 px, where the face
 # found again is often below faces.MESH_MIN_SIZE_PX and gets no embedding; with HOG and dlib's points it was 74% at
 # 20 px, 87% at 24, 87-91% at 28-32, 96% at 36). Every placement is also checked that way when it is made
 # (hiding.hide_friends), so a smaller floor only means more swaps are tried and undone.

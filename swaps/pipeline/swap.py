@@ -57,19 +57,19 @@ TARGET_LOW_UNTIL_PX = 80.0
 LOW_SIGMA_FRACTION = 0.12
 COLOUR_SIGMA_FRACTION = 0.06
 GRAIN_FEATURE_GROW = 0.06
-# The target's own lower face (see _lower_face_kept) stops this far (fraction of the face size) from either face's
-# lips and nostrils, with a feather of this width. It is kept from faces of LOWER_FACE_FROM_PX, in full from
-# LOWER_FACE_FULL_PX: on smaller faces the mouth region is much of who the friend is (kept at every size, the
-# friend was still nearest among the room's 13 people in 71% of swaps at 36-44 px instead of 88-100%; as shipped,
-# unchanged up to 56 px and 20/22 and 16/18 at 72 and 96 px, the misses a friend on a portrait of a bearded person
-# of the room).
+# The target's own lower face (see _lower_face_kept) fades in over this distance (fraction of the face size) from
+# either face's lips and nostrils, and out over this feather at its outer edge. It is kept from faces of
+# LOWER_FACE_FROM_PX, in full from LOWER_FACE_FULL_PX: on smaller faces the mouth region is much of who the friend
+# is (kept at every size, the friend was still nearest among the room's 13 people in 71% of swaps at 36-44 px
+# instead of 88-100%; as shipped, unchanged up to 72 px and 17/18 instead of 18/18 at 96 px, the miss a friend on
+# the portrait of a bearded person of the room).
 LOWER_FACE_LIPS_GROW = 0.02
 LOWER_FACE_FEATHER = 0.03
 LOWER_FACE_FROM_PX = 48.0
 LOWER_FACE_FULL_PX = 72.0
 # A friend photo whose beard estimate (traits.describe) reaches this keeps the target's lower face at every size: the
 # beard was a grey jaw or a stuck-on moustache on crowd faces (blind test). Measured with the bench: nearest the friend
-# 17/24 -> 14-17/24 at 24 px, unchanged from 28 px.
+# 17/24 -> 14-15/24 at 24 px, unchanged from 28 px (every placement is checked that way when it is made).
 BEARDED_SOURCE = 0.75
 GRAIN_FROM_PX = 90.0
 GRAIN_FULL_PX = 200.0
@@ -390,12 +390,14 @@ def _lower_face_kept(shape: tuple[int, int], friend: np.ndarray, target: np.ndar
     """
     lower = _polygon(shape, np.vstack([target[4:13], target[[35, 33, 31]]]))
     keep = (warp.OUTER_LIPS, slice(31, 36))
-    grow = size * LOWER_FACE_LIPS_GROW
-    features = np.maximum(
-        masks.features_mask(shape, friend, grow, keep), masks.features_mask(shape, target, grow, keep)
-    )
+    features = np.maximum(masks.features_mask(shape, friend, 0, keep), masks.features_mask(shape, target, 0, keep))
+    # 0 on the lips and nostrils, rising to 1 at the margin: their outline is the friend's.
+    away = cv2.distanceTransform((features == 0).astype(np.uint8), cv2.DIST_L2, 3)
+    margin = np.clip(away / max(1.0, size * LOWER_FACE_LIPS_GROW), 0.0, 1.0)
     region = ((lower > 0) & (features == 0)).astype(np.float32)
-    return np.clip(cv2.GaussianBlur(region, (0, 0), max(0.5, size * LOWER_FACE_FEATHER)) * 1.5, 0.0, 1.0)
+    # Blurring halves the region's outer edge; 1.5x brings its inside back to full.
+    kept = np.clip(cv2.GaussianBlur(region, (0, 0), max(0.5, size * LOWER_FACE_FEATHER)) * 1.5, 0.0, 1.0)
+    return kept * margin
 
 
 def _target_light_and_colour(
