@@ -29,6 +29,12 @@ FAIR = 0.45
 # the shared portraits read 0.03-0.17 (women) and 0.78-0.96 (men), stadium.jpg's 36 px faces 0.06-0.44 (women)
 # and 0.91-0.98 (men).
 GENDER_GAP = 0.3
+# A friend's makeup (the lipstick estimate, traits.describe; heavy eye makeup goes with it) beyond a face's by more
+# than MAKEUP_MARGIN costs this much plausibility per unit. At 0.3 katy_perry (0.50) still fitted bare-faced women
+# "good", and her swaps were caught in every large-face blind set (an orange-tan, made-up face, winged eyeliner,
+# with the stranger's pale hand beside it): 2 of her 2 swaps by both viewers in each of three sets.
+MAKEUP_MARGIN = 0.2
+MAKEUP_WEIGHT = 0.6
 
 
 @dataclass
@@ -135,7 +141,8 @@ def pair_fit(
         # The target keeps its own stubble, so the reverse costs less.
         penalties.append((0.15 * max(0.0, theirs["beard"] - mine["beard"] - 0.25), "face has facial hair"))
     if "lipstick" in mine and "lipstick" in theirs:
-        penalties.append((0.3 * max(0.0, mine["lipstick"] - theirs["lipstick"] - 0.2), "makeup differs"))
+        excess = max(0.0, mine["lipstick"] - theirs["lipstick"] - MAKEUP_MARGIN)
+        penalties.append((MAKEUP_WEIGHT * excess, "makeup differs"))
     if "skin_tone" in mine and "skin_tone" in theirs:
         # Fair skin reads 0.8-1.3 under any light, the darkest shared face 0.68 (see traits.describe).
         delta = abs(min(mine["skin_tone"], 1.1) - min(theirs["skin_tone"], 1.1))
