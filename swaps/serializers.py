@@ -280,7 +280,7 @@ class SwapStartSerializer(serializers.Serializer):
         choices=Swap.Difficulty.choices,
         default=Swap.Difficulty.MEDIUM,
         help_text="Shown to players as a label; the smallest crowd face a friend goes on (easy 48 px, medium 32 px, "
-        "hard 24 px).",
+        "hard 28 px).",
     )
     pins = serializers.DictField(
         child=serializers.IntegerField(),
