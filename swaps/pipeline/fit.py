@@ -32,11 +32,15 @@ FAIR = 0.45
 # and 0.91-0.98 (men).
 GENDER_GAP = 0.3
 # A friend's makeup (the lipstick estimate, traits.describe; heavy eye makeup goes with it) beyond a face's by more
-# than MAKEUP_MARGIN costs this much plausibility per unit. At 0.3 katy_perry (0.50) still fitted bare-faced women
-# "good", and her swaps were caught in every large-face blind set (an orange-tan, made-up face, winged eyeliner,
-# with the stranger's pale hand beside it): 2 of her 2 swaps by both viewers in each of three sets.
+# than MAKEUP_MARGIN costs this much plausibility per unit: the first weight on faces up to MAKEUP_FROM_PX, the
+# second from MAKEUP_FULL_PX. At 0.3 katy_perry (0.50) still fitted bare-faced women "good" on large faces, and her
+# swaps were caught in every large-face blind set (an orange-tan, made-up face, winged eyeliner, the stranger's pale
+# hand beside it): 2 of her 2 swaps by both viewers in each of three sets. At crowd size the lips take the target's
+# redness and eye makeup is a pixel or two: 0.6 there kept angelina_jolie (0.78) off every woman of stadium.jpg.
 MAKEUP_MARGIN = 0.2
-MAKEUP_WEIGHT = 0.6
+MAKEUP_WEIGHT = (0.3, 0.6)
+MAKEUP_FROM_PX = 48.0
+MAKEUP_FULL_PX = 80.0
 
 
 @dataclass
@@ -144,7 +148,9 @@ def pair_fit(
         penalties.append((0.15 * max(0.0, theirs["beard"] - mine["beard"] - 0.25), "face has facial hair"))
     if "lipstick" in mine and "lipstick" in theirs:
         excess = max(0.0, mine["lipstick"] - theirs["lipstick"] - MAKEUP_MARGIN)
-        penalties.append((MAKEUP_WEIGHT * excess, "makeup differs"))
+        large = float(np.clip((face_size(target) - MAKEUP_FROM_PX) / (MAKEUP_FULL_PX - MAKEUP_FROM_PX), 0.0, 1.0))
+        weight = MAKEUP_WEIGHT[0] + large * (MAKEUP_WEIGHT[1] - MAKEUP_WEIGHT[0])
+        penalties.append((weight * excess, "makeup differs"))
     if "skin_tone" in mine and "skin_tone" in theirs:
         # Fair skin reads 0.8-1.3 under any light, the darkest shared face 0.68 (see traits.describe).
         delta = abs(min(mine["skin_tone"], 1.1) - min(theirs["skin_tone"], 1.1))

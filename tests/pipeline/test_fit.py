@@ -162,3 +162,17 @@ def test_a_made_up_friend_fits_a_bare_faced_woman_worse_than_bare_faced_friends(
     bare = [fits[name].score for name in ("jennifer_aniston", "scarlett_johansson", "marissa_mayer")]
     assert fits["katy_perry"].score < min(bare), {name: round(f.score, 3) for name, f in fits.items()}
     assert fits["katy_perry"].reasons[0] == "makeup differs"
+
+
+def test_makeup_weighs_less_on_crowd_size_faces(crowd_faces, friend_faces) -> None:
+    # At crowd size the lips take the stranger's redness and eye makeup is a pixel or two: angelina_jolie from the
+    # three photos the game story uploads (lipstick 1.0) still fits one of stadium.jpg's women, as the story hides
+    # her there (with the large-face weight at every size none of them allowed her, and the story failed).
+    rgb, crowd = crowd_faces["stadium.jpg"]
+    hiding.annotate_missing(rgb, crowd)
+    women = [f for f in crowd if f.embedded and faces.can_host(f.quality) and fit.target_look(f)["masculine"] < 0.5]
+    assert women and max(fit.face_size(f) for f in women) <= fit.MAKEUP_FROM_PX
+    photos = ("/img10.jpg", "/img2.jpg", "/img6.jpg")
+    angelina = fit.profile([face for path, face in friend_faces["angelina_jolie"] if path.endswith(photos)])
+    assert angelina.look["lipstick"] > 0.9
+    assert any(fit.pair_fit(angelina, woman, difficulty="hard").allowed for woman in women)
