@@ -15,7 +15,7 @@ CHEEKS = ([1, 3, 48, 31, 40], [15, 13, 54, 35, 47])
 LOWER_FACE = ([6, 7, 8, 9, 10, 57], [31, 33, 35, 54, 51, 48])
 # Fine texture is measured at this many pixels across the face: a crowd face is upsampled to it, a portrait shrunk.
 TEXTURE_SIZE = 96
-TRAIT_KEYS = ("skin_l", "skin_a", "skin_b", "skin_tone", "beard", "lipstick", "glasses", "masculine")
+TRAIT_KEYS = ("skin_l", "skin_a", "skin_b", "skin_tone", "beard", "lipstick", "glasses", "masculine", "eye_darkness")
 # Below this face size the whites of the eyes are a pixel or two and the skin tone estimate is noise.
 SKIN_TONE_MIN_PX = 80.0
 # Below this the chin is a few pixels and its grain is the camera's: the beard estimate was 1.0 on women at 36 px.
@@ -65,6 +65,9 @@ def describe(rgb: np.ndarray, face: Face) -> dict[str, float]:
     # so the tone is the skin's lightness against the whites of the same face's eyes (measured: 0.68 for the darkest
     # skin in the shared photos, 0.8-1.3 for fair skin whatever the light).
     eyes = masks.features_mask(shape, local, 0, masks.EYES) > 0
+    if eyes.sum() >= 10:
+        # How much darker the eyes are than the skin, as a whole: shut eyes (lids) and glasses' glare are not.
+        result["eye_darkness"] = float(skin[0]) - float(np.median(lab[eyes][:, 0]))
     if float(face.quality.get("size", 0.0)) >= SKIN_TONE_MIN_PX and eyes.sum() >= 10:
         white = float(np.percentile(lab[eyes][:, 0], 95))
         result["skin_tone"] = float(np.clip(float(skin[0]) / max(white, 1.0), 0.3, 1.5))

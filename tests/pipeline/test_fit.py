@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.pipeline import faces, fit, gender, hiding, images, matching
+from swaps.pipeline import faces, fit, gender, hiding, images, masks, matching
 
 WOMEN = ("angelina_jolie", "jennifer_aniston", "scarlett_johansson", "marissa_mayer", "katy_perry")
 MEN_IN_CROWD = ("mark_zuckerberg", "jack_dorsey", "elon_musk", "jeff_bezos")
@@ -176,3 +176,34 @@ def test_makeup_weighs_less_on_crowd_size_faces(crowd_faces, friend_faces) -> No
     angelina = fit.profile([face for path, face in friend_faces["angelina_jolie"] if path.endswith(photos)])
     assert angelina.look["lipstick"] > 0.9
     assert any(fit.pair_fit(angelina, woman, difficulty="hard").allowed for woman in women)
+
+
+def test_a_face_with_its_eyes_shut_hosts_no_friend(crowd_faces, friend_faces) -> None:
+    # Friend photos have open eyes: on a shut-eyed stranger (caught in four of five large-face blind sets) they
+    # glowed. group-cc0.jpg's woman with her eyes painted over in her skin's colour and a line of lashes stands in.
+    rgb, crowd = crowd_faces["group-cc0.jpg"]
+    (woman,) = [face for face in crowd if faces.can_host(face.quality)]
+    shut_rgb = rgb.copy()
+    skin = masks.skin_model(rgb, woman.landmarks[:68])
+    lid = masks.from_lab(skin.mean.reshape(1, 1, 3)).reshape(3)
+    eyes = np.zeros(rgb.shape[:2], np.uint8)
+    for group in (slice(36, 42), slice(42, 48)):
+        cv2.fillConvexPoly(eyes, cv2.convexHull(np.round(woman.landmarks[group]).astype(np.int32)), 255)
+    shut_rgb[cv2.dilate(eyes, np.ones((5, 5), np.uint8)) > 0] = np.round(lid).astype(np.uint8)
+    for group in (slice(36, 42), slice(42, 48)):
+        lashes = np.round(woman.landmarks[group]).astype(np.int32)[[0, 5, 4, 3]]
+        cv2.polylines(shut_rgb, [lashes], False, (lid * 0.6).tolist(), 1)
+    shut = faces.Face(box=woman.box, landmarks=woman.landmarks, embedding=woman.embedding, quality=dict(woman.quality))
+    for face in (woman, shut):
+        face.quality.pop("expr_mouth_open", None)
+    hiding.annotate_missing(rgb, [woman])
+    hiding.annotate_missing(shut_rgb, [shut])
+    # Measured: 24.6 L* open, -0.1 shut.
+    assert woman.quality["eye_darkness"] > 10 and shut.quality["eye_darkness"] < fit.EYES_SHUT_DARKNESS, (
+        woman.quality["eye_darkness"],
+        shut.quality["eye_darkness"],
+    )
+    jennifer = fit.profile([face for _, face in friend_faces["jennifer_aniston"]])
+    assert fit.pair_fit(jennifer, woman).allowed
+    refused = fit.pair_fit(jennifer, shut)
+    assert not refused.allowed and "eyes shut or hidden by glare" in refused.reasons
