@@ -263,9 +263,12 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         size = (max(1, round(src_crop.shape[1] * shrink_by)), max(1, round(src_crop.shape[0] * shrink_by)))
         src_crop = cv2.resize(src_crop, size, interpolation=cv2.INTER_AREA)
         local_src = local_src * shrink_by
+    # A friend's parted lips over a target's open mouth (kept): the friend's teeth, stretched to the target's opening,
+    # left white specks along both lips around the target's own teeth (blind test). Their lips are closed first.
+    paint_teeth = close_mouth or (keep_mouth and source_expr.mouth_open > _closed_lips(source))
     # Glints first: closing the mouth paints from the lips around it, and a glint there would be smeared across it.
-    src_crop = _remove_lip_glints(src_crop, local_src[:68], close_mouth)
-    if close_mouth:
+    src_crop = _remove_lip_glints(src_crop, local_src[:68], paint_teeth)
+    if paint_teeth:
         src_crop = _close_mouth(src_crop, local_src[:68])
 
     # The friend's skin likelihood travels with the pixels through the warp, as a fourth channel.
