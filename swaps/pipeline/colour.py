@@ -51,10 +51,6 @@ IRIS_DEFAULT = (-35.0, 6.0, 12.0)
 # redder (a*) than IRIS_MAX_REDNESS is lid, and a full shift toward it gave a squinting old man's friend red eyes.
 IRIS_MIN_CONTRAST = 10.0
 IRIS_MAX_REDNESS = 6.0
-# An eye whose median lightness is within this of its skin's (L*) is shut; fully open from 4 more. Measured on the 14
-# faces of 44 px and more of a group photo: 0.9 for the one woman with her eyes shut, -0.6 and 1.8 for two men behind
-# glasses with glare, 12-37 for open eyes.
-EYE_SHUT_DARKNESS = 3.0
 # A friend's lip redness over the skin is scaled to the target's, within these factors: bare lips still show some
 # colour, and a lipstick is never made redder than the friend's own lips.
 LIP_REDNESS_RATIO = (0.25, 1.0)
@@ -212,9 +208,9 @@ def _match_irises(
         value = np.median(dst_lab[dst_iris], axis=0)
         read = np.array([value[0] - dst_skin_l, min(float(value[1]), IRIS_MAX_REDNESS), value[2]], dtype=np.float32)
         readable = float(np.clip((-float(read[0]) - IRIS_MIN_CONTRAST) / 10.0, 0.0, 1.0))
-        # A shut eye is lid and lashes: as light as the skin on the whole, however dark its lashes.
-        shut = dst_skin_l - float(np.median(dst_lab[..., 0][dst_region]))
-        readable *= float(np.clip((shut - EYE_SHUT_DARKNESS) / 4.0, 0.0, 1.0))
+        # A shut eye (masks.EYES_SHUT_DARKNESS) has no iris to read; fully open from 4 L* more.
+        shut = masks.eye_darkness(dst_lab[..., 0], dst_region, dst_skin_l)
+        readable *= float(np.clip((shut - masks.EYES_SHUT_DARKNESS) / 4.0, 0.0, 1.0))
         wanted = readable * read + (1.0 - readable) * wanted
     soft = _feathered(src_iris, src_region)
     # Only ever darker: a lighter target "iris" is a lid more often than a light iris.

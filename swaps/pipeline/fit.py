@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import expression, gender, glasses, traits
+from . import expression, gender, glasses, masks, traits
 from .faces import Face, host_refusals
 
 DIFFICULTIES = ("easy", "normal", "hard")
@@ -36,18 +36,14 @@ GENDER_GAP = 0.3
 # second from MAKEUP_FULL_PX. At 0.3 katy_perry (0.50) still fitted bare-faced women "good" on large faces, and her
 # swaps were caught in every large-face blind set (an orange-tan, made-up face, winged eyeliner, the stranger's pale
 # hand beside it): 2 of her 2 swaps by both viewers in each of three sets. At crowd size the lips take the target's
-# redness and eye makeup is a pixel or two: 0.6 there kept angelina_jolie (0.78) off every woman of stadium.jpg.
-# A face whose eyes, as a whole, are less than this much darker (L*) than its skin has them shut or behind glare
-# (traits.describe's eye_darkness), read from faces of EYES_SHUT_MIN_PX. Measured on the 172 hosting faces of 40 px
-# and more of 16 group photos: 0.9 for the one woman with her eyes shut (linzaer's 6.jpg, a friend placed on her
-# was caught in four of five large-face blind sets), -11 to 1.8 for four faces behind glasses with glare and a 42 px
-# face whose eyes do not show, from 4.7 for every other face (5% of them under 5.5, the median 19).
-EYES_SHUT_DARKNESS = 3.0
-EYES_SHUT_MIN_PX = 40.0
+# redness and eye makeup is a pixel or two: 0.6 there kept angelina_jolie (1.0 from the game story's three photos)
+# off every woman of stadium.jpg.
 MAKEUP_MARGIN = 0.2
 MAKEUP_WEIGHT = (0.3, 0.6)
 MAKEUP_FROM_PX = 48.0
 MAKEUP_FULL_PX = 80.0
+# Shut eyes (masks.EYES_SHUT_DARKNESS) are read from faces this large.
+EYES_SHUT_MIN_PX = 40.0
 
 
 @dataclass
@@ -168,7 +164,8 @@ def pair_fit(
         penalties.append((0.12, "friend wears glasses"))
     mismatch, has_open = best_expression_mismatch(friend, target)
     size = face_size(target)
-    if theirs.get("eye_darkness", EYES_SHUT_DARKNESS) < EYES_SHUT_DARKNESS and size >= EYES_SHUT_MIN_PX:
+    shut = theirs.get("eye_darkness", masks.EYES_SHUT_DARKNESS) < masks.EYES_SHUT_DARKNESS
+    if shut and size >= EYES_SHUT_MIN_PX:
         # Every friend photo has open eyes: on a shut-eyed stranger they glowed, on glasses' glare the frames were
         # half erased (blind test).
         vetoes.append("eyes shut or hidden by glare")

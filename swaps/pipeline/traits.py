@@ -67,7 +67,7 @@ def describe(rgb: np.ndarray, face: Face) -> dict[str, float]:
     eyes = masks.features_mask(shape, local, 0, masks.EYES) > 0
     if eyes.sum() >= 10:
         # How much darker the eyes are than the skin, as a whole: shut eyes (lids) and glasses' glare are not.
-        result["eye_darkness"] = float(skin[0]) - float(np.median(lab[eyes][:, 0]))
+        result["eye_darkness"] = masks.eye_darkness(lab[..., 0], eyes, float(skin[0]))
     if float(face.quality.get("size", 0.0)) >= SKIN_TONE_MIN_PX and eyes.sum() >= 10:
         white = float(np.percentile(lab[eyes][:, 0], 95))
         result["skin_tone"] = float(np.clip(float(skin[0]) / max(white, 1.0), 0.3, 1.5))

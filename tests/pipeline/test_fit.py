@@ -199,7 +199,7 @@ def test_a_face_with_its_eyes_shut_hosts_no_friend(crowd_faces, friend_faces) ->
     hiding.annotate_missing(rgb, [woman])
     hiding.annotate_missing(shut_rgb, [shut])
     # Measured: 24.6 L* open, -0.1 shut.
-    assert woman.quality["eye_darkness"] > 10 and shut.quality["eye_darkness"] < fit.EYES_SHUT_DARKNESS, (
+    assert woman.quality["eye_darkness"] > 10 and shut.quality["eye_darkness"] < masks.EYES_SHUT_DARKNESS, (
         woman.quality["eye_darkness"],
         shut.quality["eye_darkness"],
     )
