@@ -93,7 +93,7 @@ VERDICTS = ("good", "fair", "poor")
 
 
 class FitSerializer(serializers.Serializer):
-    verdict = serializers.ChoiceField(choices=VERDICTS, help_text="good (score 0.65+), fair (0.45+) or poor.")
+    verdict = serializers.ChoiceField(choices=VERDICTS, help_text="good (score 0.70+), fair (0.45+) or poor.")
     score = serializers.FloatField(help_text="0..1: likeness (30%) and plausibility (70%).")
     allowed = serializers.BooleanField(help_text="Whether the friend may go on this face at all (above the floor).")
     reasons = serializers.ListField(child=serializers.CharField(), help_text="The main reasons, in words.")
@@ -279,8 +279,8 @@ class SwapStartSerializer(serializers.Serializer):
     difficulty = serializers.ChoiceField(
         choices=Swap.Difficulty.choices,
         default=Swap.Difficulty.MEDIUM,
-        help_text="Shown to players as a label; the smallest crowd face a friend goes on (easy 48 px, medium 32 px, "
-        "hard 28 px).",
+        help_text="Shown to players as a label; the smallest crowd face a friend goes on (easy 48 px, medium 36 px, "
+        "hard 32 px).",
     )
     pins = serializers.DictField(
         child=serializers.IntegerField(),

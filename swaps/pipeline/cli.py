@@ -112,7 +112,7 @@ def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
     if not Path(args.crowd).is_file():
         raise CommandError(f"{args.crowd}: no such file")
     members = friends_from_photos(paths, workers=args.workers, detector=args.detector, landmarks=args.landmarks)
-    # Which of the friends are hidden is the fit's choice (--count keeps the best-fitting).
+    # Which of the friends are hidden is the fit's choice (--count keeps the best-fitting of those who fit well).
     chosen = list(members)
     if not chosen:
         raise CommandError("no usable friend face found: use sharper, larger, front-facing photos")
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--count",
         type=int,
         default=None,
-        help="how many friends to hide: the best-fitting ones (default: all that fit)",
+        help="how many friends to hide: the best-fitting of those who fit well (default: every friend who fits)",
     )
     command.add_argument(
         "--difficulty", choices=fit.DIFFICULTIES, default="normal", help="easy: larger faces; hard: smaller ones"

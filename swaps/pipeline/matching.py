@@ -72,18 +72,35 @@ def place(
     pins: Mapping[Key, int] | None = None,
     seed: int | None = None,
     count: int | None = None,
+    good_only: bool | None = None,
 ) -> Placement:
     """Return the placement of best total fit, never below the floor; ``count`` keeps the best-fitting friends.
 
     ``pins`` fixes a friend to a crowd face (refused when below the floor); ``seed`` re-rolls among near-equal
-    placements.
+    placements. ``good_only`` (the default with ``count``: the choice is automatic) places friends on faces they fit
+    well (``fit.GOOD``) only; pins still need only the floor, the host chose them.
     """
+    if good_only is None:
+        good_only = count is not None
     keys = list(friends)
     if not keys or not crowd:
         return Placement([], {key: "no crowd face to place on" for key in keys})
     table = fits(friends, crowd, image_size=image_size, difficulty=difficulty)
     scores = np.array([[f.score for f in table[key]] for key in keys])
     allowed = np.array([[f.allowed for f in table[key]] for key in keys])
+    fair_only: set[Key] = set()
+    if good_only:
+        # A friend who fits only fairly stands out (fit.GOOD): left out, with their best face's fit in words.
+        good = np.array([[f.score >= fit.GOOD for f in table[key]] for key in keys])
+        good[[keys.index(key) for key in (pins or {}) if key in friends], :] = True
+        fair_only = {key for row, key in enumerate(keys) if allowed[row].any() and not (allowed[row] & good[row]).any()}
+        allowed &= good
+
+    def why_not(key: Key) -> str:
+        if key in fair_only:
+            return "fits this crowd only fairly: " + "; ".join(_best_allowed(table[key]).reasons)
+        return _why_not(table[key])
+
     if seed is not None:
         scores = scores + np.random.default_rng(seed).uniform(0.0, REROLL_JITTER, scores.shape)
     sizes = np.array([fit.face_size(face) for face in crowd])
@@ -112,7 +129,7 @@ def place(
         if r in refused:
             continue
         if not allowed[r, c]:
-            unplaced.setdefault(key, _why_not(table[key]))
+            unplaced.setdefault(key, why_not(key))
             continue
         matches.append(Match(identity=key, target=int(c), distance=pair.distance, cost=1.0 - pair.score, fit=pair))
     for row, key in enumerate(keys):
@@ -120,18 +137,25 @@ def place(
             if allowed[row].any():
                 unplaced[key] = "every face that fits went to a friend who fits it better"
             else:
-                unplaced[key] = _why_not(table[key])
+                unplaced[key] = why_not(key)
     if count is not None and len(matches) > count:
         # The best-fitting friends for this crowd; place those again so they get the best faces among themselves.
         kept = sorted(matches, key=lambda m: -(m.fit.score if m.fit else 0.0))[:count]
         chosen = {m.identity: friends[m.identity] for m in kept}  # type: ignore[index]
         pinned = {k: v for k, v in (pins or {}).items() if k in chosen}
-        again = place(chosen, crowd, image_size=image_size, difficulty=difficulty, pins=pinned, seed=seed)
+        again = place(
+            chosen, crowd, image_size=image_size, difficulty=difficulty, pins=pinned, seed=seed, good_only=good_only
+        )
         dropped = {m.identity: "other friends fit this crowd better" for m in matches if m.identity not in chosen}
         return Placement(again.matches, {**unplaced, **dropped, **again.unplaced})
     order = {key: index for index, key in enumerate(keys)}
     matches.sort(key=lambda m: order[m.identity])  # type: ignore[index]
     return Placement(matches, unplaced)
+
+
+def _best_allowed(row: Sequence[fit.Fit]) -> fit.Fit:
+    """Return the best fit among the faces a friend may go on."""
+    return max((each for each in row if each.allowed), key=lambda each: each.score)
 
 
 def _why_not(row: Sequence[fit.Fit]) -> str:

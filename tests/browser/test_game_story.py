@@ -246,12 +246,14 @@ def host_prepares_and_shares(page, story: Story, data_dir: Path) -> tuple[str, l
     hosts = int(option.get_attribute("data-hosts"))
     assert hosts >= 2 and "stadium.jpg" in option.inner_text()
     expect(page.locator("#crowd-hosts")).to_have_text(f"This crowd can host {hosts} friends.")
-    # Each friend shows how well they fit this crowd; the host ticks both (only good fits come ticked).
+    # Each friend shows how well they fit this crowd; the host picks hard (the stadium's faces of 32 px and more: at
+    # medium, 36 px, there are ten) and ticks both (only good fits come ticked).
     expect(page.locator(".friend-row .fit-line .badge")).to_have_count(2)
+    page.select_option("#swap-difficulty", "hard")
+    page.wait_for_function("!document.getElementById('swap-form').classList.contains('is-busy')")
     for box in page.locator('#swap-form input[name="identities"]').all():
         box.check()
     expect(page.locator(".host-box.placed")).to_have_count(2)
-    page.select_option("#swap-difficulty", "hard")
     page.wait_for_function("!document.getElementById('swap-form').classList.contains('is-busy')")
     save_screenshot(page, "story-host-swap-form-desktop")
     if page.locator(".host-box.placed.fit-poor, .place-line.tone-warning").count():

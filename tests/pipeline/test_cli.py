@@ -75,9 +75,10 @@ def test_cluster_labels_each_face(friends: Path) -> None:
 
 def test_swap_writes_image_and_answer_key(friends: Path, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.jpg"
-    # selfie-many-people.jpg: men and women face the camera, so both friends fit a face.
+    # selfie-many-people.jpg: men and women face the camera, so both friends fit a face (fairly: without --count,
+    # every friend who fits is hidden).
     crowd = data_dir / "crowds" / "selfie-many-people.jpg"
-    done = _run("swap", "--friends", str(friends), "--crowd", str(crowd), "--out", str(out), "--count", "2")
+    done = _run("swap", "--friends", str(friends), "--crowd", str(crowd), "--out", str(out))
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["out"] == str(out)
@@ -92,20 +93,17 @@ def test_swap_writes_image_and_answer_key(friends: Path, data_dir: Path, tmp_pat
         assert hidden["fit"]["allowed"] and hidden["fit"]["verdict"] in ("good", "fair") and hidden["fit"]["reasons"]
 
 
-def test_swap_count_takes_the_best_fitting_friends(friends: Path, data_dir: Path, tmp_path: Path) -> None:
-    # One friend is a woman, one a man; both fit somewhere in the selfie, and --count 1 keeps whichever fits
-    # better, telling why the other was left out.
+def test_swap_count_takes_only_friends_who_fit_well(friends: Path, data_dir: Path, tmp_path: Path) -> None:
+    # Both friends fit selfie-many-people.jpg only fairly (0.68 and 0.67 measured; hidden without --count, see above):
+    # --count chooses among good fits only (the best of them: tests/pipeline/test_fit.py) and says why each was left
+    # out.
     out = tmp_path / "out.jpg"
     crowd = data_dir / "crowds" / "selfie-many-people.jpg"
     done = _run("swap", "--friends", str(friends), "--crowd", str(crowd), "--out", str(out), "--count", "1")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert len(result["hidden"]) == 1
-    (left_out,) = result["unplaced"].values()
-    assert left_out == "other friends fit this crowd better"
-    both = json.loads(_run("swap", "--friends", str(friends), "--crowd", str(crowd), "--out", str(out)).stdout)
-    best = max(both["hidden"], key=lambda hidden: hidden["fit"]["score"])
-    assert result["hidden"][0]["identity"] == best["identity"]
+    assert result["hidden"] == [] and len(result["unplaced"]) == 2
+    assert all(why.startswith("fits this crowd only fairly: ") for why in result["unplaced"].values())
 
 
 def test_bad_input_is_one_line_on_stderr(tmp_path: Path) -> None:

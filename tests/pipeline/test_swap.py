@@ -43,7 +43,8 @@ def _swap_and_find(crowd_name, crowd_faces, friend_faces, person_embeddings) -> 
     height, width = rgb.shape[:2]
     hiding.annotate_missing(rgb, crowd)
     friends = {name: [face for _, face in items] for name, items in friend_faces.items()}
-    matches = matching.assign(friends, crowd, image_size=(width, height))
+    # Hard: every face of 32 px and more.
+    matches = matching.assign(friends, crowd, image_size=(width, height), difficulty="hard")
     # group-cc0.jpg: one face can host (the others are turned away, bowed or cut by the edge).
     assert len(matches) >= 1
     pairs = []
