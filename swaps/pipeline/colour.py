@@ -100,11 +100,6 @@ def match_colour(
     # The friend's shadowed side is no skin to the friend's own skin model, so the light is compared wherever the
     # target shows skin, or a side-lit friend photo kept its dark half.
     weight = (skin if light_region is None else light_region).astype(np.float32)
-    for friend_region, target_region, weights in features:
-        if weights is EYES:
-            # The eyes themselves (irises, whites, lashes) are not light: a stranger's narrow or pale eye counted
-            # here lit the friend's eye in its place, and its iris faded into a half-shut lid (blind test).
-            weight[friend_region | target_region] = 0.0
     kernel = (_odd(face_size * LIGHT_BLUR_FRACTION),) * 2
     coverage = cv2.GaussianBlur(weight, kernel, 0)
     # Far from any shared skin (eyes on a small face, the mask's rim) the estimate fades out rather than guesses.
