@@ -279,8 +279,8 @@ class SwapStartSerializer(serializers.Serializer):
     difficulty = serializers.ChoiceField(
         choices=Swap.Difficulty.choices,
         default=Swap.Difficulty.MEDIUM,
-        help_text="Shown to players as a label; the smallest crowd face a friend goes on (easy 48 px, medium 36 px, "
-        "hard 32 px).",
+        help_text="Shown to players as a label; the smallest crowd face a friend goes on (easy 48 px, medium and "
+        "hard 36 px, hard preferring the smaller faces).",
     )
     pins = serializers.DictField(
         child=serializers.IntegerField(),

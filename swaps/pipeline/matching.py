@@ -129,8 +129,7 @@ def place(
         if r in refused:
             continue
         if not allowed[r, c]:
-            unplaced.setdefault(key, why_not(key))
-            continue
+            continue  # said below: a face that fits went to another friend, or none fits
         matches.append(Match(identity=key, target=int(c), distance=pair.distance, cost=1.0 - pair.score, fit=pair))
     for row, key in enumerate(keys):
         if key not in unplaced and all(m.identity != key for m in matches):

@@ -21,7 +21,7 @@ from swaps.pipeline import fit as pipeline_fit
 from swaps.pipeline import matching
 
 # The app's difficulty names and the pipeline's: the smallest crowd face a friend is placed on
-# (pipeline.fit.MIN_FACE_PX: easy 48 px, normal 36 px, hard 32 px).
+# (pipeline.fit.MIN_FACE_PX: easy 48 px, normal and hard 36 px).
 PIPELINE_DIFFICULTY = {
     Swap.Difficulty.EASY: "easy",
     Swap.Difficulty.MEDIUM: "normal",

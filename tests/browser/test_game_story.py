@@ -32,8 +32,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.processes]
 
 START_TIMEOUT = 180  # importing dlib and loading the face models on a loaded 2-core machine
 JOB_TIMEOUT_MS = 300_000  # photo, crowd and swap jobs share one worker on a loaded machine
-# Photos whose faces cluster into one person each (see tests/rooms/photos.py).
-FRIENDS = {"angelina_jolie": ("img10.jpg", "img2.jpg", "img6.jpg"), "mark_zuckerberg": ("img13.jpg", "img14.jpg")}
+# Photos whose faces cluster into one person each (see tests/rooms/photos.py). Angie's include one without lipstick:
+# from her three most made-up photos she fits none of stadium.jpg's women of 36 px and more (fit.MIN_FACE_PX).
+FRIENDS = {"angelina_jolie": ("img1.jpg", "img10.jpg", "img4.jpg"), "mark_zuckerberg": ("img13.jpg", "img14.jpg")}
 
 
 @dataclass

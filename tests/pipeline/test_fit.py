@@ -104,12 +104,14 @@ def test_count_keeps_the_best_fitting_friends(crowd_faces, friend_faces) -> None
     best = {key: max((f.score for f in row if f.allowed), default=0.0) for key, row in table.items()}
     good = {key for key, score in best.items() if score >= fit.GOOD}
     # The automatic choice takes the friends who fit well, the best first, each on a face they fit well.
-    chosen = matching.place(friends, crowd, image_size=size, count=3, difficulty="hard")
-    assert len(good) > 3 and len(chosen.matches) == 3
+    chosen = matching.place(friends, crowd, image_size=size, count=2, difficulty="hard")
+    assert len(good) > 2 and len(chosen.matches) == 2
     assert all(m.fit is not None and m.fit.score >= fit.GOOD for m in chosen.matches)
     assert {m.identity for m in chosen.matches} <= good
-    assert min(best[m.identity] for m in chosen.matches) >= sorted(best.values())[-5]
+    assert max(best, key=lambda key: best[key]) in {m.identity for m in chosen.matches}
     assert sum(1 for why in chosen.unplaced.values() if why == "other friends fit this crowd better") >= 1
+    # A friend who fits well only faces that went to friends who fit them better is told so, not "no face fits".
+    assert not any(why.startswith("no crowd face fits: ") for key, why in chosen.unplaced.items() if key in good)
     # Friends who fit only fairly stand out (fit.GOOD): left out of the automatic choice, saying so. A host who
     # chooses them (no count) still gets them placed.
     fair = [key for key, score in best.items() if fit.FLOOR <= score < fit.GOOD]
@@ -130,30 +132,27 @@ def test_difficulty_sets_the_smallest_face(crowd_faces, friend_faces) -> None:
     assert not easy.matches and all("too small" in why for why in easy.unplaced.values())
     hard = matching.place(friends, crowd, image_size=size, difficulty="hard")
     assert len(hard.matches) == 2
-    # Normal from 36 px, hard from 32 px: the sizes below which blind viewers caught most swaps (fit.MIN_FACE_PX).
+    # Normal and hard from 36 px: blind viewers caught most swaps on smaller faces (fit.MIN_FACE_PX).
     hosts = [face for face in crowd if faces.can_host(face.quality)]
     between = [face for face in hosts if 32 <= fit.face_size(face) < 36]
     assert between and any(fit.face_size(face) >= 36 for face in hosts)
     clooney = fit.profile(friends["george_clooney"])
     for face in between:
-        assert any(why.startswith("face too small to recognise (") for why in fit.pair_fit(clooney, face).reasons)
-        assert not any(
-            why.startswith("face too small") for why in fit.pair_fit(clooney, face, difficulty="hard").reasons
-        )
-    with pytest.raises(ValueError):
-        matching.place(friends, crowd, image_size=size, difficulty="impossible")
+        for difficulty in ("normal", "hard"):
+            reasons = fit.pair_fit(clooney, face, difficulty=difficulty).reasons
+            assert any(why.startswith("face too small to recognise (") and why.endswith("< 36 px)") for why in reasons)
 
 
 def test_reroll_moves_friends_among_faces_that_fit(crowd_faces, friend_faces) -> None:
     rgb, crowd = crowd_faces["stadium.jpg"]
-    friends = _friends(friend_faces, ("george_clooney", "matt_damon", "jeff_bezos"))
-    args = {"image_size": (rgb.shape[1], rgb.shape[0]), "difficulty": "hard"}  # normal: two faces fit all three
+    friends = _friends(friend_faces, ("george_clooney", "jeff_bezos"))
+    args = {"image_size": (rgb.shape[1], rgb.shape[0]), "difficulty": "hard"}
     placements = {
         tuple(sorted((m.identity, m.target) for m in matching.place(friends, crowd, **args, seed=s).matches))
         for s in range(6)
     }
     assert len(placements) > 1
-    assert all(len(p) == 3 for p in placements)
+    assert all(len(p) == 2 for p in placements)
 
 
 def test_lookalikes_leave_out_faces_that_could_never_host(men_crowd, friend_faces) -> None:
@@ -189,10 +188,10 @@ def test_a_made_up_friend_fits_a_bare_faced_woman_worse_than_bare_faced_friends(
     assert fits["katy_perry"].reasons[0] == "makeup differs"
 
 
-def test_makeup_weighs_less_on_crowd_size_faces(crowd_faces, friend_faces) -> None:
-    # At crowd size the lips take the stranger's redness and eye makeup is a pixel or two: angelina_jolie from the
-    # three photos the game story uploads (lipstick 1.0) still fits one of stadium.jpg's women, as the story hides
-    # her there (with the large-face weight at every size none of them allowed her, and the story failed).
+def test_makeup_weighs_less_on_crowd_size_faces(crowd_faces, friend_faces, monkeypatch) -> None:
+    # At crowd size the lips take the stranger's redness and eye makeup is a pixel or two: a made-up friend
+    # (angelina_jolie's three most made-up photos, lipstick 1.0) loses less fit on stadium.jpg's women than the
+    # large-face weight would take (with it at every size, none of them allowed her).
     rgb, crowd = crowd_faces["stadium.jpg"]
     hiding.annotate_missing(rgb, crowd)
     women = [f for f in crowd if f.embedded and faces.can_host(f.quality) and fit.target_look(f)["masculine"] < 0.5]
@@ -200,7 +199,10 @@ def test_makeup_weighs_less_on_crowd_size_faces(crowd_faces, friend_faces) -> No
     photos = ("/img10.jpg", "/img2.jpg", "/img6.jpg")
     angelina = fit.profile([face for path, face in friend_faces["angelina_jolie"] if path.endswith(photos)])
     assert angelina.look["lipstick"] > 0.9
-    assert any(fit.pair_fit(angelina, woman, difficulty="hard").allowed for woman in women)
+    faded = [fit.pair_fit(angelina, woman).score for woman in women]
+    monkeypatch.setattr(fit, "MAKEUP_WEIGHT", (fit.MAKEUP_WEIGHT[1], fit.MAKEUP_WEIGHT[1]))
+    flat = [fit.pair_fit(angelina, woman).score for woman in women]
+    assert all(a >= b for a, b in zip(faded, flat, strict=True)) and max(np.subtract(faded, flat)) > 0.1
 
 
 def test_a_face_with_its_eyes_shut_hosts_no_friend(crowd_faces, friend_faces) -> None:

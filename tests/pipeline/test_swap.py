@@ -27,12 +27,12 @@ def test_swapped_faces_look_like_the_friend_and_stay_faces(crowd_faces, friend_f
     for crowd_name in ("stadium.jpg", "group-cc0.jpg", "selfie-many-people.jpg"):
         totals += _swap_and_find(crowd_name, crowd_faces, friend_faces, person_embeddings)
     swaps, detected, nearest, nearer = totals
-    assert swaps >= 15
+    assert swaps >= 10  # stadium.jpg's faces of 36 px and more, group-cc0.jpg's one, the selfie's
     assert detected >= 0.95 * swaps
     assert nearest >= 0.9 * swaps
     # Stricter, and traded on purpose for the target's skin, light and mouth: nearer the friend's photo than the
-    # stranger whose face it replaced (19 of 19 when the friend was pasted whole; 15-18 of 19 now, several by a
-    # hair at 36 px).
+    # stranger whose face it replaced (19 of 19 on faces of 32 px and more when the friend was pasted whole; 15-18
+    # of 19 since, several by a hair at 36 px).
     assert nearer >= 0.75 * swaps
 
 
@@ -43,7 +43,7 @@ def _swap_and_find(crowd_name, crowd_faces, friend_faces, person_embeddings) -> 
     height, width = rgb.shape[:2]
     hiding.annotate_missing(rgb, crowd)
     friends = {name: [face for _, face in items] for name, items in friend_faces.items()}
-    # Hard: every face of 32 px and more.
+    # Every face large enough to host (36 px and more).
     matches = matching.assign(friends, crowd, image_size=(width, height), difficulty="hard")
     # group-cc0.jpg: one face can host (the others are turned away, bowed or cut by the edge).
     assert len(matches) >= 1

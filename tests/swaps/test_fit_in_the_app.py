@@ -218,38 +218,35 @@ def stadium_room(room, small_photos, data_dir):
 
 def test_a_reroll_changes_the_placement_among_near_equal_faces_and_the_job_follows(host_client, stadium_room):
     room, crowd, friends = stadium_room
-    mark = friends["Mark"]
-    # Hard: the stadium's faces of 32 px and more, many near-equal for Mark (he fits its men fairly: his photos read
-    # as a less certain man than theirs, fit.GOOD).
-    chosen = {"identities": str(mark.pk), "difficulty": "hard"}
+    jen = friends["Jen"]
+    # Hard: the stadium's faces of 36 px and more, the smaller ones first; several women's faces fit Jen about as well.
+    chosen = {"identities": str(jen.pk), "difficulty": "hard"}
     first = placement_api(host_client, room, crowd, **chosen).json()
-    assert first["seed"] is None and first["placement"][0]["verdict"] == "fair"
+    assert first["seed"] is None and first["placement"][0]["verdict"] == "good"
     again = placement_api(host_client, room, crowd, **chosen, reroll="true").json()
     assert again["rerolled"] is True and again["seed"] is not None
     assert again["placement"][0]["crowd_face"] != first["placement"][0]["crowd_face"]
-    # Among near-equal faces: never one he may not go on, never one that fits him much worse.
+    # Among near-equal faces: never one she may not go on, never one that fits her much worse.
     assert again["placement"][0]["allowed"]
     assert again["placement"][0]["score"] >= first["placement"][0]["score"] - matching.REROLL_JITTER
     same = placement_api(host_client, room, crowd, **chosen, seed=again["seed"]).json()
     assert same["placement"] == again["placement"]
     # At Easy no stadium face is large enough (48 px): a pin there is refused with the size in words.
     face = first["placement"][0]["crowd_face"]
-    easy = placement_api(host_client, room, crowd, identities=str(mark.pk), difficulty="easy", pins=f"{mark.pk}:{face}")
+    easy = placement_api(host_client, room, crowd, identities=str(jen.pk), difficulty="easy", pins=f"{jen.pk}:{face}")
     ((refused,),) = [easy.json()["refused"]]
     assert refused["reason"].startswith("face too small to recognise (") and "< 48 px)" in refused["reason"]
     assert easy.json()["placement"] == [] and all(f["verdict"] == "poor" for f in easy.json()["friends"])
-    # The seed travels with the start (the form's hidden field) and the job places Mark where the preview did.
+    # The seed travels with the start (the form's hidden field) and the job places Jen where the preview did.
     url = reverse("swaps:swap-start", args=[room.pk])
-    host_client.post(
-        url, {"crowd": crowd.pk, "identities": [mark.pk], "seed": str(again["seed"]), "difficulty": "hard"}
-    )
+    host_client.post(url, {"crowd": crowd.pk, "identities": [jen.pk], "seed": str(again["seed"]), "difficulty": "hard"})
     swap = Swap.objects.get()
     assert swap.seed == again["seed"] and swap.pins == {}
     run_queued_jobs("swap")
     swap.refresh_from_db()
     assert swap.status == Swap.Status.DONE, swap.error
     assert swap.answer_key[0]["crowd_box"] == pytest.approx(again["placement"][0]["box"], abs=1e-4)
-    # A crowd with one face Mark may go on has nothing to re-roll to: the host is told so.
+    # A crowd with one face Jen may go on has nothing to re-roll to: the host is told so.
     only = CrowdFace.objects.get(pk=again["placement"][0]["crowd_face"])
     CrowdFace.objects.filter(crowd_photo=crowd).exclude(pk=only.pk).update(can_host=False)
     stuck = placement_api(host_client, room, crowd, **chosen, reroll="true").json()
@@ -304,17 +301,14 @@ def test_the_forms_fits_on_the_stadium_with_ten_friends(host_client, room, label
         for _ in range(3):
             answer = call()
         timings[name] = (time.perf_counter() - began) / 3
-    # Hard: the stadium's faces of 32 px and more (10 of 36 px and more at medium).
-    shown = placement.preview(
-        crowd=crowd, eligible=eligible, identity_ids=[i.pk for i in eligible], difficulty=Swap.Difficulty.HARD
-    )
+    shown = placement.preview(crowd=crowd, eligible=eligible, identity_ids=[i.pk for i in eligible])
     print(
         f"\nstadium: {len(eligible)} people x {len(shown.hosts)} faces: "
         + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in timings.items())
     )
     assert answer.status_code == 200
     assert all(row.best.verdict in ("good", "fair", "poor") and row.on for row in shown.friends)
-    assert len(shown.placed) >= 8
+    assert len(shown.placed) >= 5  # on the stadium's ten faces of 36 px and more
     for row in shown.placed:
         friend = placement.placement_inputs(crowd, [row.identity.pk]).friends[row.identity.pk]
         friend_masculine = sorted(face.quality["masculine"] for face in friend)[len(friend) // 2]
