@@ -203,6 +203,8 @@ def swap_list(request: HttpRequest, room_id: int) -> HttpResponse:
     done = swaps.hosting_crowds(room)
     eligible = list(swaps.swappable_identities(room))
     choices = _form_choices(request, room, done, eligible)
+    for each in done:
+        each.hosts = each.hosts_at[choices["difficulty"]]  # the form opens at the host's last difficulty
     crowd = choices["crowd"]
     shown, chosen = _form_state(crowd, eligible, choices)
     friends = []

@@ -106,10 +106,19 @@
       return crowd.options[crowd.selectedIndex];
     };
 
-    // The "can host N" hint, the count of chosen friends and the too-many warning.
+    // How many friends a crowd can host at the chosen difficulty: its faces large enough for it.
+    var hostsOf = function (option) {
+      var atDifficulty = option.getAttribute("data-hosts-" + difficulty.value);
+      return Number(atDifficulty === null ? option.getAttribute("data-hosts") : atDifficulty);
+    };
+
+    // The "can host N" hint (and each crowd's), the count of chosen friends and the too-many warning.
     var followCounts = function () {
       var option = crowdOption();
-      var hosts = Number(option.getAttribute("data-hosts"));
+      var hosts = hostsOf(option);
+      Array.prototype.forEach.call(crowd.options, function (each) {
+        if (each.hasAttribute("data-name")) each.textContent = each.getAttribute("data-name") + " — can host " + hostsOf(each);
+      });
       var count = ticked().length;
       hostsNote.textContent = "This crowd can host " + plural(hosts, "friend.", "friends.");
       picked.textContent = "— " + count + " chosen, this crowd can host " + hosts;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,8 +217,13 @@ def pair_fit(
 
 def face_size(face: Face) -> float:
     """Return the face's size in px (the detector's, else the box's geometric mean)."""
-    size = face.quality.get("size")
-    return float(size) if size is not None else float(np.sqrt(face.box[2] * face.box[3]))
+    return size_of(face.quality, face.box)
+
+
+def size_of(quality: Mapping[str, float], box: Sequence[int]) -> float:
+    """Return a face's size in px from its quality keys and box (x, y, w, h): what MIN_FACE_PX is compared with."""
+    size = quality.get("size")
+    return float(size) if size is not None else float(np.sqrt(box[2] * box[3]))
 
 
 def _touches_edge(face: Face, image_size: tuple[int, int], margin: float = 0.02) -> bool:

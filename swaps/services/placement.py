@@ -8,7 +8,7 @@ functions (``placement_inputs``), so the preview the host saw is the placement t
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
@@ -71,6 +71,15 @@ def fit_summary(fit: pipeline_fit.Fit) -> str:
     if fit.verdict == "good" and not set(words) & set(NOTHING_AGAINST):
         return "small differences: " + "; ".join(words)
     return "; ".join(words)
+
+
+def host_counts(faces: Iterable[CrowdFace]) -> dict[str, int]:
+    """Return, per difficulty, how many of these faces can take a friend: hosting and large enough for it."""
+    sizes = [pipeline_fit.size_of(face.quality or {}, face.box) for face in faces if face.can_host]
+    return {
+        str(difficulty): sum(1 for size in sizes if size >= pipeline_fit.MIN_FACE_PX[name])
+        for difficulty, name in PIPELINE_DIFFICULTY.items()
+    }
 
 
 def host_faces(crowd: CrowdPhoto) -> list[CrowdFace]:

@@ -10,7 +10,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from crowdswap.jobs.engine import enqueue
 from crowdswap.jobs.kinds import JobError, Kind, Progress
@@ -20,7 +20,7 @@ from crowdswap.lib.files import delete_files
 from rooms.models import Face, Identity, ProcessingStatus, Room
 from rooms.services.identities import lock_room
 from rooms.services.uploads import read_stored_rgb
-from swaps.models import CrowdPhoto, Swap, new_share_token
+from swaps.models import CrowdFace, CrowdPhoto, Swap, new_share_token
 from swaps.pipeline import disguise, hiding, images
 from swaps.pipeline import swap as pipeline_swap
 from swaps.services import placement
@@ -39,12 +39,17 @@ def swappable_identities(room: Room) -> QuerySet[Identity]:
 
 
 def hosting_crowds(room: Room) -> list[CrowdPhoto]:
-    """Return the room's crowd photos whose faces were found, each with `hosts`: how many friends it can take."""
-    return list(
+    """Return the room's crowd photos whose faces were found, each with `hosts_at`: how many friends it can take at
+    each difficulty (faces large enough for it), and `hosts`: that number at Medium."""
+    crowds = list(
         CrowdPhoto.objects.filter(room=room, status=ProcessingStatus.DONE)
-        .annotate(hosts=Count("faces", filter=Q(faces__can_host=True)))
+        .prefetch_related(Prefetch("faces", queryset=CrowdFace.objects.filter(can_host=True), to_attr="hosting"))
         .order_by("-created_at", "-id")
     )
+    for crowd in crowds:
+        crowd.hosts_at = placement.host_counts(crowd.hosting)
+        crowd.hosts = crowd.hosts_at[Swap.Difficulty.MEDIUM]
+    return crowds
 
 
 def best_crowd(crowds: Sequence[CrowdPhoto]) -> CrowdPhoto | None:
@@ -83,10 +88,11 @@ def start_swap(
         raise ServiceError("That crowd photo is not in this room. Choose one of this room's crowd photos.")
     if crowd_photo.status != ProcessingStatus.DONE:
         raise ServiceError("Wait until the faces in this crowd photo have been found, then start the swap.")
-    hosts = crowd_photo.faces.filter(can_host=True).count()
+    hosts = placement.host_counts(crowd_photo.faces.filter(can_host=True))[str(difficulty)]
     if hosts == 0:
         raise ServiceError(
-            "No face in this crowd photo is large and front-facing enough to take a friend. Choose another crowd."
+            "No face in this crowd photo is large and front-facing enough to take a friend at this difficulty. "
+            "Choose another crowd or another difficulty."
         )
     eligible = list(swappable_identities(room))
     planner = placement.Planner.load(crowd=crowd_photo, difficulty=difficulty, eligible=eligible)

@@ -63,8 +63,8 @@ def test_strangers_cannot_see_or_act_on_swaps(client, stranger, challenge):
     assert Swap.objects.get().published
 
 
-def crowd_with_hosts(room, name: str, hosts: int) -> CrowdPhoto:
-    """A processed crowd photo whose faces can host `hosts` friends (plus one that cannot)."""
+def crowd_with_hosts(room, name: str, hosts: int, size: int = 50) -> CrowdPhoto:
+    """A processed crowd photo whose faces (`size` px) can host `hosts` friends (plus one that cannot)."""
     from django.core.files.base import ContentFile
 
     from swaps.models import CrowdFace
@@ -76,9 +76,30 @@ def crowd_with_hosts(room, name: str, hosts: int) -> CrowdPhoto:
     crowd.save()
     for i in range(hosts + 1):
         CrowdFace.objects.create(
-            crowd_photo=crowd, left=10 * i, top=10, width=40, height=40, embedding=b"", can_host=i < hosts
+            crowd_photo=crowd, left=10 * i, top=10, width=size, height=size, embedding=b"", can_host=i < hosts
         )
     return crowd
+
+
+def test_how_many_friends_a_crowd_can_host_follows_the_difficulty(client, host, room, media):
+    # Faces of 40 px can take a friend at Medium and Hard (36 px and more), not at Easy (48 px): the form counts each,
+    # and a start at Easy is refused with the reason.
+    client.force_login(host)
+    crowd = crowd_with_hosts(room, "forty.jpg", 3, size=40)
+    (ann,) = friends_with_faces(room, ["Ann"])
+    page = client.get(reverse("swaps:swaps", args=[room.pk])).content.decode()
+    assert 'data-hosts="3" data-hosts-easy="0" data-hosts-medium="3" data-hosts-hard="3"' in page
+    assert "forty.jpg — can host 3" in page and "This crowd can host 3 friends." in page
+    response = client.post(
+        reverse("swaps:swap-start", args=[room.pk]),
+        {"crowd": crowd.pk, "identities": [ann.pk], "difficulty": "easy"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "No face in this crowd photo is large and front-facing enough to take a friend at this difficulty" in html
+    # The form opens at the host's last difficulty, and counts for it.
+    assert form_state(html)["hosts"] == 0 and "This crowd can host 0 friends." in html
+    assert not Swap.objects.exists()
 
 
 def friends_with_faces(room, names: list[str]) -> list:
