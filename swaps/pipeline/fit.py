@@ -19,19 +19,19 @@ DIFFICULTIES = ("easy", "normal", "hard")
 # found again is often below faces.MESH_MIN_SIZE_PX and gets no embedding; with HOG and dlib's points it was 74% at
 # 20 px, 87% at 24, 87-91% at 28-32, 96% at 36). Every placement is also checked that way when it is made
 # (hiding.hide_friends), so a smaller floor only means more swaps are tried and undone. The floors also follow where
-# blind viewers stop telling swaps apart. Over six viewers of three crowd-size sets (told to give a reason for each
-# pick), swaps on faces under 32 px were caught in 16 of 16 looks, on 32-35 px faces in 14 of 18, on 36-45 px
-# faces in 22 of 46, with untouched faces of those sizes picked in 5 of 16, 2 of 14 and 18 of 50 looks: 84%, 81%
-# and 56% right. Earlier viewers (no reasons asked) caught 19 of 32 swaps at 32-35 px and 4 of 50 at 36-45 px. A
-# swap that stands out is easier to find, not harder, so hard starts where normal does and only prefers the
-# smaller faces (matching.SIZE_PREFERENCE). Hard was 24 px, then 28; normal was 32.
+# blind viewers catch swaps least. Over eight viewers of four crowd-size sets (asked for a reason for each pick),
+# swaps on faces under 32 px were caught in 16 of 16 looks, on 32-35 px faces in 14 of 18, on 36-45 px faces in 38 of
+# 68, with untouched faces of those sizes picked in 5 of 16, 2 of 14 and 25 of 72 looks: 84%, 81% and 61% right.
+# Earlier viewers (no reasons asked) caught 19 of 32 swaps at 32-35 px and 4 of 50 at 36-45 px. A swap that stands out
+# is easier to find, not harder, so hard starts where normal does and only prefers the smaller faces
+# (matching.SIZE_PREFERENCE). Hard was 24 px, then 28; normal was 32.
 MIN_FACE_PX = {"easy": 48.0, "normal": 36.0, "hard": 36.0}
-# Below this score a friend is never placed on that face; the verdicts split what is above it. Good is where blind
-# viewers mostly stop catching a swap for its pairing: over fourteen viewers of seven blind sets, swaps scored under
-# 0.70 were caught in 26 of 32 looks, 0.70-0.75 in 19 of 26, 0.75 and more in 130 of 266 (much of it on faces under 36
-# px, see MIN_FACE_PX). Good was 0.65. The automatic choice (``matching.place(count=...)``: the command line's
-# --count, the blind test) takes good pairs only; a host may still choose a friend who fits fairly or poorly, and the
-# form says so.
+# Below this score a friend is never placed on that face; the verdicts split what is above it. The better the fit, the
+# less blind viewers catch the swap: over twenty viewers of ten blind sets, swaps scored under 0.70 were caught in 26
+# of 32 looks, 0.70-0.75 in 34 of 46, 0.75-0.80 in 78 of 134, 0.80 and more in 92 of 190 (the size of the face counts
+# as much, see MIN_FACE_PX). Good starts at 0.70 (was 0.65): higher, most friends fit no crowd of ours well. The
+# automatic choice (``matching.place(count=...)``: the command line's --count, the blind test) takes good pairs only;
+# a host may still choose a friend who fits fairly or poorly, and the form says so.
 FLOOR = 0.35
 GOOD = 0.7
 FAIR = 0.45
