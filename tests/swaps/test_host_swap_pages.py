@@ -90,16 +90,16 @@ def test_how_many_friends_a_crowd_can_host_follows_the_difficulty(client, host, 
     page = client.get(reverse("swaps:swaps", args=[room.pk])).content.decode()
     assert 'data-hosts="3" data-hosts-easy="0" data-hosts-medium="3" data-hosts-hard="3"' in page
     assert "forty.jpg — can host 3" in page and "This crowd can host 3 friends." in page
-    response = client.post(
-        reverse("swaps:swap-start", args=[room.pk]),
-        {"crowd": crowd.pk, "identities": [ann.pk], "difficulty": "easy"},
-        follow=True,
-    )
-    html = response.content.decode()
+    html = start_page(client, room, {"crowd": crowd.pk, "identities": [ann.pk], "difficulty": "easy"})
     assert "No face in this crowd photo is large and front-facing enough to take a friend at this difficulty" in html
     # The form opens at the host's last difficulty, and counts for it.
     assert form_state(html)["hosts"] == 0 and "This crowd can host 0 friends." in html
     assert not Swap.objects.exists()
+
+
+def start_page(client, room, choice: dict) -> str:
+    """Post the swap form's start and return the page it lands on."""
+    return client.post(reverse("swaps:swap-start", args=[room.pk]), choice, follow=True).content.decode()
 
 
 def friends_with_faces(room, names: list[str]) -> list:
@@ -145,22 +145,12 @@ def test_the_form_defaults_to_the_crowd_that_hosts_most_and_keeps_the_hosts_choi
     assert 'data-hosts="1"' in page and "This crowd can host 3 friends." in page
 
     # A refused start on the small crowd with one friend, hard: the form shows those choices again.
-    response = client.post(
-        reverse("swaps:swap-start", args=[room.pk]),
-        {"crowd": small.pk, "identities": [bob.pk], "difficulty": "hard"},
-        follow=True,
-    )
-    html = response.content.decode()
+    html = start_page(client, room, {"crowd": small.pk, "identities": [bob.pk], "difficulty": "hard"})
     assert "Nobody you chose fits a face in this crowd" in html and not Swap.objects.exists()
     assert form_state(html) == {"crowd": small.pk, "hosts": 1, "ticked": [bob.pk], "difficulty": "hard"}
 
     # Another refusal keeps the choices too, with the reason.
-    response = client.post(
-        reverse("swaps:swap-start", args=[room.pk]),
-        {"crowd": small.pk, "identities": [ann.pk, cat.pk], "difficulty": "easy"},
-        follow=True,
-    )
-    html = response.content.decode()
+    html = start_page(client, room, {"crowd": small.pk, "identities": [ann.pk, cat.pk], "difficulty": "easy"})
     assert "can host a friend" in html and not Swap.objects.exists()
     assert form_state(html) == {"crowd": small.pk, "hosts": 1, "ticked": [ann.pk, cat.pk], "difficulty": "easy"}
 
