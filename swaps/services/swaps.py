@@ -38,12 +38,18 @@ def swappable_identities(room: Room) -> QuerySet[Identity]:
     return Identity.objects.filter(room=room, hidden=False, pk__in=usable_ids).order_by("created_at", "id")
 
 
+# What a host count reads of a crowd's faces: the box and the stored size, not the embedding or the mesh.
+_SIZED_HOSTS = CrowdFace.objects.filter(can_host=True).only(
+    "id", "crowd_photo_id", "left", "top", "width", "height", "quality", "can_host"
+)
+
+
 def hosting_crowds(room: Room) -> list[CrowdPhoto]:
     """Return the room's crowd photos whose faces were found, each with `hosts_at`: how many friends it can take at
     each difficulty (faces large enough for it), and `hosts`: that number at Medium."""
     crowds = list(
         CrowdPhoto.objects.filter(room=room, status=ProcessingStatus.DONE)
-        .prefetch_related(Prefetch("faces", queryset=CrowdFace.objects.filter(can_host=True), to_attr="hosting"))
+        .prefetch_related(Prefetch("faces", queryset=_SIZED_HOSTS, to_attr="hosting"))
         .order_by("-created_at", "-id")
     )
     for crowd in crowds:
@@ -88,7 +94,7 @@ def start_swap(
         raise ServiceError("That crowd photo is not in this room. Choose one of this room's crowd photos.")
     if crowd_photo.status != ProcessingStatus.DONE:
         raise ServiceError("Wait until the faces in this crowd photo have been found, then start the swap.")
-    hosts = placement.host_counts(crowd_photo.faces.filter(can_host=True))[str(difficulty)]
+    hosts = placement.host_counts(_SIZED_HOSTS.filter(crowd_photo=crowd_photo))[str(difficulty)]
     if hosts == 0:
         raise ServiceError(
             "No face in this crowd photo is large and front-facing enough to take a friend at this difficulty. "
