@@ -33,6 +33,12 @@ def eye_darkness(lightness: np.ndarray, eyes: np.ndarray, skin_lightness: float)
     return skin_lightness - float(np.median(lightness[eyes]))
 
 
+def feather(mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Return ``mask`` (0..1 or bool) blurred by ``sigma`` px, full again inside: blurring halves an edge, 1.5x brings
+    the mask's own pixels back to (nearly) 1 while its outside fades."""
+    return np.clip(cv2.GaussianBlur(np.asarray(mask, dtype=np.float32), (0, 0), sigma) * 1.5, 0.0, 1.0)
+
+
 def to_lab(rgb: np.ndarray) -> np.ndarray:
     """Return ``rgb`` (uint8 or float 0..255) as float32 Lab (L 0..100, a and b about -127..127)."""
     scaled = np.clip(np.asarray(rgb, dtype=np.float32), 0, 255) / 255.0

@@ -362,8 +362,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     # Whatever covers the target's face stays in front of the friend's.
     alpha_big *= 1.0 - occlusion.occluder_mask(big, local_target[:68], local_target)
     if frames_big.any():
-        frames = cv2.GaussianBlur(frames_big.astype(np.float32) / 255.0, (0, 0), max(0.5, big_size * 0.004))
-        alpha_big *= 1.0 - np.clip(frames * 1.5, 0.0, 1.0)
+        alpha_big *= 1.0 - masks.feather(frames_big > 0, max(0.5, big_size * 0.004))
 
     # Back to the photo's own size, then the target's finest band and sharpness.
     native = (roi.shape[1], roi.shape[0])
@@ -398,8 +397,7 @@ def _lower_face_kept(shape: tuple[int, int], friend: np.ndarray, target: np.ndar
     away = cv2.distanceTransform((features == 0).astype(np.uint8), cv2.DIST_L2, 3)
     margin = np.clip(away / max(1.0, size * LOWER_FACE_LIPS_GROW), 0.0, 1.0)
     region = ((lower > 0) & (features == 0)).astype(np.float32)
-    # Blurring halves the region's outer edge; 1.5x brings its inside back to full.
-    kept = np.clip(cv2.GaussianBlur(region, (0, 0), max(0.5, size * LOWER_FACE_FEATHER)) * 1.5, 0.0, 1.0)
+    kept = masks.feather(region, max(0.5, size * LOWER_FACE_FEATHER))
     return kept * margin
 
 
