@@ -120,7 +120,7 @@ class PlacementView(APIView):
         )
         chosen = data.get("identities")
         if chosen is None:
-            chosen = placement.preselected(planner.fits, len(planner.inputs.hosts))
+            chosen = planner.preselected()
         pins = placement.parse_pins(data.get("pins", ""))
         if data["reroll"]:
             shown, found = planner.reroll(chosen, pins, data.get("seed"))

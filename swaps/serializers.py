@@ -202,7 +202,7 @@ class PlacementSerializer(serializers.Serializer):
     seed = serializers.IntegerField(allow_null=True)
     rerolled = serializers.BooleanField(allow_null=True, help_text="null unless asked to re-roll.")
     detail = serializers.CharField(allow_blank=True)
-    hosts = HostFaceSerializer(many=True)
+    hosts = HostFaceSerializer(many=True, help_text="The faces that can take a friend at this difficulty.")
     friends = FriendFitSerializer(many=True, help_text="Every person who can be hidden, with their best fit here.")
     preselected = serializers.ListField(child=serializers.IntegerField(), help_text="The people with a good fit.")
     chosen = serializers.ListField(child=serializers.IntegerField())
@@ -218,23 +218,24 @@ def placement_json(
     """Return the swap form's view of a crowd as plain JSON (the API's answer and the page's first state)."""
     crowd = shown.crowd
     names = {row.identity.pk: row.identity.display_name for row in shown.friends}
+    boxed = shown.boxed  # the faces large enough for the difficulty: the others take no friend, so get no box
     return {
         "crowd_photo": crowd.pk,
         "difficulty": shown.difficulty,
         "seed": shown.seed,
         "rerolled": rerolled,
         "detail": detail,
-        "hosts": [{"id": face.pk, "box": normalised_box(face, crowd.width, crowd.height)} for face in shown.hosts],
+        "hosts": [{"id": face.pk, "box": normalised_box(face, crowd.width, crowd.height)} for face in boxed],
         "friends": [
             {
                 "identity": row.identity.pk,
                 "name": row.identity.display_name,
                 **fit_json(row.best),
-                "faces": [{"crowd_face": face_id, **fit_json(each)} for face_id, each in row.on.items()],
+                "faces": [{"crowd_face": face.pk, **fit_json(row.on[face.pk])} for face in boxed if face.pk in row.on],
             }
             for row in shown.friends
         ],
-        "preselected": preselected(shown.friends, len(shown.hosts)),
+        "preselected": preselected(shown.friends, len(boxed)),
         "chosen": chosen,
         "pins": {str(identity): face for identity, face in shown.pins.items()},
         "placement": [

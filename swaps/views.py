@@ -185,7 +185,7 @@ def _form_state(
     planner = placement.Planner.load(crowd=crowd, difficulty=choices["difficulty"], eligible=eligible)
     chosen = choices["identities"]
     if chosen is None:
-        chosen = placement.preselected(planner.fits, len(planner.inputs.hosts))
+        chosen = planner.preselected()
     try:
         shown = planner.place(chosen, choices["pins"], choices["seed"])
     except ServiceError:
@@ -226,7 +226,7 @@ def swap_list(request: HttpRequest, room_id: int) -> HttpResponse:
     hosts = []
     if shown is not None and crowd is not None:
         placed = {row.face.pk: row for row in shown.placed}
-        for face in shown.hosts:
+        for face in shown.boxed:
             row = placed.get(face.pk)
             hosts.append(
                 {

@@ -78,12 +78,18 @@ def fit_summary(fit: pipeline_fit.Fit) -> str:
     return "; ".join(words)
 
 
+def large_enough(face: CrowdFace, difficulty: str) -> bool:
+    """Return whether a crowd face is large enough to take a friend at this (app) difficulty."""
+    floor = pipeline_fit.MIN_FACE_PX[pipeline_difficulty(difficulty)]
+    return pipeline_fit.size_of(face.quality or {}, face.box) >= floor
+
+
 def host_counts(faces: Iterable[CrowdFace]) -> dict[str, int]:
     """Return, per difficulty, how many of these faces can take a friend: hosting and large enough for it."""
-    sizes = [pipeline_fit.size_of(face.quality or {}, face.box) for face in faces if face.can_host]
+    hosting = [face for face in faces if face.can_host]
     return {
-        str(difficulty): sum(1 for size in sizes if size >= pipeline_fit.MIN_FACE_PX[name])
-        for difficulty, name in PIPELINE_DIFFICULTY.items()
+        str(difficulty): sum(1 for face in hosting if large_enough(face, difficulty))
+        for difficulty in PIPELINE_DIFFICULTY
     }
 
 
@@ -182,6 +188,11 @@ class Preview:
     unplaced: dict[int, str] = field(default_factory=dict)  # identity id -> reason in words
     refused: list[Refusal] = field(default_factory=list)
     pins: dict[int, int] = field(default_factory=dict)  # the pins that hold: identity id -> crowd face id
+
+    @property
+    def boxed(self) -> list[CrowdFace]:
+        """Return the faces the form boxes: those that can take a friend at this difficulty (large enough)."""
+        return [face for face in self.hosts if large_enough(face, self.difficulty)]
 
     def fit_of(self, identity_id: int) -> FriendFit | None:
         return next((row for row in self.friends if row.identity.pk == identity_id), None)
@@ -319,6 +330,15 @@ class Planner:
         pipeline_difficulty(difficulty)
         inputs = placement_inputs(crowd, [identity.pk for identity in eligible])
         return cls(crowd=crowd, difficulty=difficulty, inputs=inputs, fits=friend_fits(inputs, eligible, difficulty))
+
+    @property
+    def host_count(self) -> int:
+        """Return how many friends the crowd can take at this difficulty: its hosting faces large enough for it."""
+        return sum(1 for face in self.inputs.hosts if large_enough(face, self.difficulty))
+
+    def preselected(self) -> list[int]:
+        """Return the friends the form ticks: those with a good fit, best first, no more than the crowd can take."""
+        return preselected(self.fits, self.host_count)
 
     def place(self, identity_ids: Sequence[int], pins: Mapping[int, int] | None, seed: int | None) -> Preview:
         """Return where the chosen friends would go (pins the fit refuses are reported and left out)."""

@@ -122,6 +122,27 @@ def test_the_form_shows_each_friends_fit_and_ticks_those_who_fit_well(host_clien
     assert all(u["reason"].startswith("looks like a man, the friend does not") for u in body["unplaced"])
 
 
+def test_the_preview_boxes_only_faces_large_enough_for_the_difficulty(host_client, men_room):
+    # Two faces of the crowd read smaller: 40 px, large enough at Medium (36 px) but not at Easy (48 px), and 30 px,
+    # large enough at neither. A face too small gets no box, no fit in the API and no place in the count of friends
+    # to tick, as the form's "can host" hint says.
+    room, crowd, friends = men_room
+    forty, thirty = crowd.faces.filter(can_host=True).order_by("id")[:2]
+    for face, size in ((forty, 40.0), (thirty, 30.0)):
+        face.quality = {**face.quality, "size": size}
+        face.save(update_fields=["quality"])
+    for difficulty, boxed in (("medium", len(MEN) - 1), ("easy", len(MEN) - 2)):
+        body = placement_api(host_client, room, crowd, difficulty=difficulty).json()
+        ids = [host["id"] for host in body["hosts"]]
+        assert len(ids) == boxed and thirty.pk not in ids and (forty.pk in ids) == (difficulty == "medium")
+        assert all([face["crowd_face"] for face in friend["faces"]] == ids for friend in body["friends"])
+        planner = placement.Planner.load(crowd=crowd, difficulty=difficulty, eligible=list(friends.values()))
+        assert planner.host_count == boxed
+    page = host_client.get(reverse("swaps:swaps", args=[room.pk])).content.decode()  # opens at Medium
+    assert page.count('class="host-box') == len(MEN) - 1 + 1  # and their layer, class="host-boxes"
+    assert f'data-face="{thirty.pk}"' not in page and f'data-face="{forty.pk}"' in page
+
+
 def _friend_row(html: str, identity_id: int) -> str:
     start = html.index(f'<li class="friend-row" data-identity="{identity_id}"')
     return html[start : html.index("</li>", start)]
