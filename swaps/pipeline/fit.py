@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import expression, gender, glasses, masks, traits
+from . import expression, gender, glasses, masks, traits, youth
 from .faces import Face, host_refusals
 
 DIFFICULTIES = ("easy", "normal", "hard")
@@ -51,6 +51,15 @@ MAKEUP_MARGIN = 0.2
 MAKEUP_WEIGHT = (0.3, 0.6)
 MAKEUP_FROM_PX = 48.0
 MAKEUP_FULL_PX = 80.0
+# Child-likeness (youth.childlikeness): when one of the two faces reads CHILD_LOOK or more and the other is CHILD_GAP
+# or more below it, they never share a face (an adult friend on a child was caught by every blind viewer); a smaller
+# gap beyond CHILD_MARGIN costs CHILD_WEIGHT per unit. Measured with the shipped model on the 13 children of two test
+# crowds (3.jpg, 9.jpg; 36 px and more): 0.25-0.9, 8 of them 0.65 or more; on the ~230 adults of the other test and
+# shared crowds mostly under 0.5, four young adults 0.66-0.86; the 61 shared portraits 0.01-0.53.
+CHILD_LOOK = 0.65
+CHILD_GAP = 0.45
+CHILD_MARGIN = 0.25
+CHILD_WEIGHT = 0.3
 # Shut eyes (masks.EYES_SHUT_DARKNESS) are read from faces this large.
 EYES_SHUT_MIN_PX = 40.0
 
@@ -107,6 +116,8 @@ def _median_look(found: Sequence[Face], embeddings: np.ndarray) -> dict[str, flo
             look[key] = float(np.percentile(values, 75 if key == "skin_tone" else 50))
     if "masculine" not in look and len(embeddings):
         look["masculine"] = float(np.median([gender.masculinity(e) for e in embeddings]))
+    if "child" not in look and len(embeddings):
+        look["child"] = float(np.median([youth.childlikeness(e) or 0.0 for e in embeddings]))
     return look
 
 
@@ -120,6 +131,9 @@ def target_look(face: Face) -> dict[str, float]:
     """Return the look traits of a crowd face (the gender estimate computed when not stored)."""
     look = {key: float(face.quality[key]) for key in traits.TRAIT_KEYS if key in face.quality}
     look.setdefault("masculine", gender.masculinity(face.embedding))
+    child = look.get("child", youth.childlikeness(face.embedding))
+    if child is not None:
+        look["child"] = child
     return look
 
 
@@ -154,6 +168,14 @@ def pair_fit(
         vetoes.append("looks like a " + ("man" if masc_t > 0.5 else "woman") + ", the friend does not")
     else:
         penalties.append((0.5 * abs(masc_f - masc_t), "may read as another gender"))
+    if "child" in mine and "child" in theirs:
+        young_f, young_t = mine["child"], theirs["child"]
+        if max(young_f, young_t) >= CHILD_LOOK and abs(young_f - young_t) >= CHILD_GAP:
+            vetoes.append("looks like " + ("a child" if young_t > young_f else "an adult") + ", the friend does not")
+        else:
+            penalties.append(
+                (CHILD_WEIGHT * max(0.0, abs(young_f - young_t) - CHILD_MARGIN), "may read as another age")
+            )
     if "beard" in mine and "beard" in theirs:
         penalties.append((0.35 * max(0.0, mine["beard"] - theirs["beard"] - 0.25), "friend's beard, bare face"))
         # The target keeps its own stubble, so the reverse costs less.

@@ -26,23 +26,29 @@ CROWD_FACE_PX = 40
 CLASSES = ("man", "woman")
 
 
-@lru_cache(maxsize=1)
-def _model() -> tuple[np.ndarray, float]:
-    """Return the shipped weights and intercept, read once per process."""
-    data = json.loads(COEFFICIENTS.read_text())
+@lru_cache(maxsize=4)
+def _model(path: Path) -> tuple[np.ndarray, float]:
+    """Return the weights and intercept shipped in ``path``, read once per process."""
+    data = json.loads(path.read_text())
     return np.asarray(data["weights"], dtype=np.float64), float(data["intercept"])
 
 
-def masculinity(embedding: np.ndarray) -> float:
-    """Return the probability (0..1) that the face with ``embedding`` reads as a man's (0.5 for a box-only face)."""
+def embedding_probability(embedding: np.ndarray, coefficients: Path) -> float | None:
+    """Return the shipped logistic regression of ``coefficients`` on a 128-D embedding (None for a box-only face)."""
     if np.asarray(embedding).size != 128:
-        return 0.5  # kept as a box only (faces.detect_faces' embed=): nothing to read
-    weights, intercept = _model()
+        return None  # kept as a box only (faces.detect_faces' embed=): nothing to read
+    weights, intercept = _model(coefficients)
     score = float(np.asarray(embedding, dtype=np.float64).reshape(128) @ weights + intercept)
     return float(1.0 / (1.0 + np.exp(-score)))
 
 
-def _largest_face_embeddings(path: str) -> list[list[float]]:
+def masculinity(embedding: np.ndarray) -> float:
+    """Return the probability (0..1) that the face with ``embedding`` reads as a man's (0.5 for a box-only face)."""
+    found = embedding_probability(embedding, COEFFICIENTS)
+    return 0.5 if found is None else found
+
+
+def portrait_embeddings(path: str) -> list[list[float]]:
     """Return the embeddings of the largest face in the photo at ``path``: as it is and shrunk to crowd size."""
     from . import faces
 
@@ -62,10 +68,7 @@ def _largest_face_embeddings(path: str) -> list[list[float]]:
 
 def train(folder: Path, out: Path = COEFFICIENTS, workers: int = 2) -> dict[str, float]:
     """Fit the regression on ``folder``/man and ``folder``/woman portraits, write ``out``; return the figures."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold, cross_val_score
-
-    from . import faces, images
+    from . import images
 
     paths: list[str] = []
     labels: list[int] = []
@@ -73,26 +76,45 @@ def train(folder: Path, out: Path = COEFFICIENTS, workers: int = 2) -> dict[str,
         found = images.find_images([str(folder / name)])
         paths.extend(found)
         labels.extend([1 - label] * len(found))  # 1 = man
+    return train_embedding_regression(
+        paths, labels, out, source="man/ and woman/ portraits; see README (gender estimate)", workers=workers
+    )
+
+
+def train_embedding_regression(
+    paths: Sequence[str], labels: Sequence[int], out: Path, *, source: str, balanced: bool = False, workers: int = 2
+) -> dict[str, float]:
+    """Fit a logistic regression on the embeddings of the portraits at ``paths`` (each as it is and shrunk to crowd
+    size) against ``labels`` (1 or 0), write its coefficients to ``out``; return the figures."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    from . import faces
+
     with ProcessPoolExecutor(max_workers=workers, initializer=faces.load_models) as pool:
-        embeddings = list(pool.map(_largest_face_embeddings, paths, chunksize=4))
+        embeddings = list(pool.map(portrait_embeddings, paths, chunksize=4))
     x = np.array([emb for per in embeddings for emb in per])
     y = np.array([label for per, label in zip(embeddings, labels, strict=True) for _ in per])
-    # Both sizes of one photo stay in one fold, so the accuracy is that of photos never seen.
+    # Both sizes of one photo stay in one fold, so the figures are those of photos never seen.
     groups = np.array([index for index, per in enumerate(embeddings) for _ in per])
-    # A mild penalty: 128 features and about 1000 faces, and the weights must generalise to crowd faces.
-    model = LogisticRegression(C=1.0, max_iter=2000)
-    accuracy = float(cross_val_score(model, x, y, cv=GroupKFold(n_splits=5), groups=groups).mean())
+    # A mild penalty: 128 features and about 1000 faces, and the weights must generalise to crowd faces. Balanced
+    # when one class is rare, so it is not drowned.
+    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced" if balanced else None)
+    found = cross_val_predict(model, x, y, cv=GroupKFold(n_splits=5), groups=groups, method="predict_proba")[:, 1]
     model.fit(x, y)
     figures = {
         "photos": len(paths),
         "photos_with_a_face": int(sum(1 for per in embeddings if per)),
         "faces": len(x),
-        "cv_accuracy": round(accuracy, 4),
+        "positives": int(y.sum()),
+        "cv_accuracy": round(float(((found >= 0.5) == (y == 1)).mean()), 4),
+        "cv_roc_auc": round(float(roc_auc_score(y, found)), 4),
     }
     out.write_text(
         json.dumps(
             {
-                "source": "man/ and woman/ portraits; see README (gender estimate)",
+                "source": source,
                 **figures,
                 "weights": [round(float(v), 6) for v in model.coef_[0]],
                 "intercept": round(float(model.intercept_[0]), 6),
@@ -101,6 +123,7 @@ def train(folder: Path, out: Path = COEFFICIENTS, workers: int = 2) -> dict[str,
         )
         + "\n"
     )
+    _model.cache_clear()
     return figures
 
 

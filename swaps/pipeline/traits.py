@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from . import expression, gender, glasses, masks
+from . import expression, gender, glasses, masks, youth
 from .faces import Face
 
 # Cheeks (both sides of the nose, clear of eyes and mouth), the chin and the upper lip, as landmark polygons.
@@ -15,7 +15,18 @@ CHEEKS = ([1, 3, 48, 31, 40], [15, 13, 54, 35, 47])
 LOWER_FACE = ([6, 7, 8, 9, 10, 57], [31, 33, 35, 54, 51, 48])
 # Fine texture is measured at this many pixels across the face: a crowd face is upsampled to it, a portrait shrunk.
 TEXTURE_SIZE = 96
-TRAIT_KEYS = ("skin_l", "skin_a", "skin_b", "skin_tone", "beard", "lipstick", "glasses", "masculine", "eye_darkness")
+TRAIT_KEYS = (
+    "skin_l",
+    "skin_a",
+    "skin_b",
+    "skin_tone",
+    "beard",
+    "lipstick",
+    "glasses",
+    "masculine",
+    "eye_darkness",
+    "child",
+)
 # Below this face size the whites of the eyes are a pixel or two and the skin tone estimate is noise.
 SKIN_TONE_MIN_PX = 80.0
 # Below this the chin is a few pixels and its grain is the camera's: the beard estimate was 1.0 on women at 36 px.
@@ -46,7 +57,7 @@ def _crop(rgb: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def describe(rgb: np.ndarray, face: Face) -> dict[str, float]:
-    """Return the look of ``face`` in ``rgb`` as quality keys: skin Lab, beard, lipstick, glasses, masculine."""
+    """Return the look of ``face`` in ``rgb`` as quality keys: skin Lab, beard, lipstick, glasses, masculine, child."""
     landmarks = np.asarray(face.landmarks, dtype=np.float64).reshape(-1, 2)[:68]
     crop, local, _ = _crop(rgb, landmarks)
     lab = masks.to_lab(crop)
@@ -54,6 +65,9 @@ def describe(rgb: np.ndarray, face: Face) -> dict[str, float]:
     cheeks = _polygon_mask(shape, local, CHEEKS)
     lower = _polygon_mask(shape, local, LOWER_FACE)
     result: dict[str, float] = {"masculine": round(gender.masculinity(face.embedding), 4)}
+    child = youth.childlikeness(face.embedding)
+    if child is not None:
+        result["child"] = child
     if cheeks.sum() < 20 or lower.sum() < 20:
         return result
     # The skin model's mean rather than the cheeks' median: on a turned head the far cheek's polygon runs into the

@@ -10,6 +10,7 @@ from crowdswap.jobs.models import Job
 from rooms.models import Face, Photo, ProcessingStatus, Room
 from rooms.services import albums, photos
 from rooms.services import rooms as rooms_services
+from swaps.pipeline import fit
 from tests.rooms.photos import abandon_job, run_queued_jobs, storage_files, upload
 
 pytestmark = pytest.mark.usefixtures("media")
@@ -188,7 +189,7 @@ def test_found_faces_store_their_look_and_expression(room, small_photos, face_mo
     photos.add_photos(room=room, files=[upload("zuck.jpg", small_photos["mark_zuckerberg"][0])])
     run_queued_jobs("photo")
     (face,) = Face.objects.filter(photo__room=room)
-    for key in ("masculine", "skin_l", "lipstick", "glasses", "expr_mouth_open", "expr_smile", "expr_yaw"):
+    for key in ("masculine", "child", "skin_l", "lipstick", "glasses", "expr_mouth_open", "expr_smile", "expr_yaw"):
         assert key in face.quality, key
-    assert face.quality["masculine"] > 0.5
+    assert face.quality["masculine"] > 0.5 and face.quality["child"] < fit.CHILD_LOOK
     assert face.to_pipeline().quality == face.quality  # what the fit reads
