@@ -1,4 +1,4 @@
-"""How well a friend fits a crowd face: likeness plus plausibility (gender, skin, beard, makeup, pose, size), a floor."""
+"""How well a friend fits a crowd face: likeness plus plausibility (gender, age, skin, beard, makeup, pose, size), a floor."""
 
 from __future__ import annotations
 
