@@ -7,10 +7,8 @@ labelled by eye; see the README).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -19,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import masks
+from . import masks, training
 
 # Frames are thin lines: a morphological top-hat / black-hat this wide (fraction of the face size) picks them out.
 LINE_WIDTH_FRACTION = 0.06
@@ -320,21 +318,11 @@ def train(root: Path, labels: Path = LABELS, out: Path = MODEL, workers: int = 2
     return figures
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Train the shipped small-face model from the labelled portraits."""
-    parser = argparse.ArgumentParser(prog="python -m swaps.pipeline.glasses", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    command = sub.add_parser("train", help="fit the small-face model on the portraits of --labels under ROOT")
-    command.add_argument("root", type=Path, help="folder the paths in the labels file start from")
-    command.add_argument("--labels", type=Path, default=LABELS)
-    command.add_argument("--out", type=Path, default=MODEL)
-    args = parser.parse_args(argv)
-    if not args.root.is_dir():
-        print(f"error: {args.root} is not a folder", file=sys.stderr)
-        return 2
-    print(json.dumps(train(args.root, args.labels, args.out)))
-    return 0
+# Train the shipped model from the labelled portraits.
+main = training.labelled_portraits_command(
+    "swaps.pipeline.glasses", __doc__, "the small-face model", LABELS, MODEL, train
+)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(None))

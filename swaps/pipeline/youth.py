@@ -10,16 +10,12 @@ labelled by eye: 1 a child of about 12 or younger, 0 an adult; teenagers left ou
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from . import gender
+from . import gender, training
 
 COEFFICIENTS = Path(__file__).with_name("youth.json")
 LABELS = Path(__file__).with_name("youth-labels.csv")
@@ -49,21 +45,11 @@ def train(root: Path, labels: Path = LABELS, out: Path = COEFFICIENTS, workers: 
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Train the shipped coefficients from the labelled portraits."""
-    parser = argparse.ArgumentParser(prog="python -m swaps.pipeline.youth", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    command = sub.add_parser("train", help="fit the coefficients on the portraits of --labels under ROOT")
-    command.add_argument("root", type=Path, help="folder the paths in the labels file start from")
-    command.add_argument("--labels", type=Path, default=LABELS)
-    command.add_argument("--out", type=Path, default=COEFFICIENTS)
-    args = parser.parse_args(argv)
-    if not args.labels.is_file():
-        print(f"error: no labels file {args.labels}", file=sys.stderr)
-        return 2
-    print(json.dumps(train(args.root, args.labels, args.out)))
-    return 0
+# Train the shipped model from the labelled portraits.
+main = training.labelled_portraits_command(
+    "swaps.pipeline.youth", __doc__, "the coefficients", LABELS, COEFFICIENTS, train
+)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(None))
