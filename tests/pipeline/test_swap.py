@@ -260,6 +260,22 @@ def test_best_source_follows_the_target_turn(identity_data, crowd_faces) -> None
     assert any(fitted < generic - 0.1 for fitted, generic in gaps), gaps
 
 
+def test_best_source_avoids_a_photo_with_much_darker_brows_and_eyes(friend_faces, crowd_faces, monkeypatch) -> None:
+    # leonardo_dicaprio/img35.jpg (heavy lids, dark brows: feature darkness 51 L* against his skin) is his largest,
+    # sharpest photo; on strangers with lighter features it came out as a narrowed eye and a harsh face in every blind
+    # set. On group-cc0.jpg's woman (24 L*) a photo nearer her features is chosen; without the cost, img35.
+    rgb, crowd = crowd_faces["group-cc0.jpg"]
+    (woman,) = [face for face in crowd if faces.can_host(face.quality)]
+    hiding.annotate_missing(rgb, [woman])
+    photos = friend_faces["leonardo_dicaprio"]
+    darkness = {path.rsplit("/", 1)[1]: face.quality["feature_darkness"] for path, face in photos}
+    assert darkness["img35.jpg"] > woman.quality["feature_darkness"] + 20, (darkness, woman.quality)
+    chosen = photos[swap.best_source([face for _, face in photos], woman)][0]
+    assert not chosen.endswith("img35.jpg") and darkness[chosen.rsplit("/", 1)[1]] < darkness["img35.jpg"] - 10
+    monkeypatch.setattr(swap, "DARKER_FEATURES_COST", 0.0)
+    assert photos[swap.best_source([face for _, face in photos], woman)][0].endswith("img35.jpg")
+
+
 def test_best_source_prefers_large_frontal_sharp(identity_data) -> None:
     index = next(i for i, path in enumerate(identity_data.paths) if path.endswith("elon_musk/img67.jpg"))
     found = identity_data.faces[index]
