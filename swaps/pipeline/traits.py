@@ -29,7 +29,6 @@ TRAIT_KEYS = (
     "child",
 )
 # Brows (grown by this many px at TEXTURE_SIZE) and eyes: how dark a face's features are against its skin.
-BROWS = (slice(17, 22), slice(22, 27))
 BROWS_GROW = 2
 # Below this face size the whites of the eyes are a pixel or two and the skin tone estimate is noise.
 SKIN_TONE_MIN_PX = 80.0
@@ -88,7 +87,7 @@ def describe(rgb: np.ndarray, face: Face) -> dict[str, float]:
         result["eye_darkness"] = masks.eye_darkness(lab[..., 0], eyes, float(skin[0]))
         # The darker quarter of brows and eyes against the skin: lashes, lids' shadows and brows, which a swap keeps
         # from the friend's photo (see swap.best_source).
-        features = eyes | (masks.features_mask(shape, local, BROWS_GROW, BROWS) > 0)
+        features = eyes | (masks.features_mask(shape, local, BROWS_GROW, masks.BROWS) > 0)
         result["feature_darkness"] = float(skin[0]) - float(np.percentile(lab[features][:, 0], 25))
     if float(face.quality.get("size", 0.0)) >= SKIN_TONE_MIN_PX and eyes.sum() >= 10:
         white = float(np.percentile(lab[eyes][:, 0], 95))

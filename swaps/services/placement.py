@@ -84,13 +84,15 @@ def large_enough(face: CrowdFace, difficulty: str) -> bool:
     return pipeline_fit.size_of(face.quality or {}, face.box) >= floor
 
 
+def large_enough_faces(faces: Iterable[CrowdFace], difficulty: str) -> list[CrowdFace]:
+    """Return the faces large enough to take a friend at this (app) difficulty, in their order."""
+    return [face for face in faces if large_enough(face, difficulty)]
+
+
 def host_counts(faces: Iterable[CrowdFace]) -> dict[str, int]:
     """Return, per difficulty, how many of these faces can take a friend: hosting and large enough for it."""
     hosting = [face for face in faces if face.can_host]
-    return {
-        str(difficulty): sum(1 for face in hosting if large_enough(face, difficulty))
-        for difficulty in PIPELINE_DIFFICULTY
-    }
+    return {str(difficulty): len(large_enough_faces(hosting, difficulty)) for difficulty in PIPELINE_DIFFICULTY}
 
 
 def host_faces(crowd: CrowdPhoto) -> list[CrowdFace]:
@@ -192,7 +194,7 @@ class Preview:
     @property
     def boxed(self) -> list[CrowdFace]:
         """Return the faces the form boxes: those that can take a friend at this difficulty (large enough)."""
-        return [face for face in self.hosts if large_enough(face, self.difficulty)]
+        return large_enough_faces(self.hosts, self.difficulty)
 
     def fit_of(self, identity_id: int) -> FriendFit | None:
         return next((row for row in self.friends if row.identity.pk == identity_id), None)
@@ -334,7 +336,7 @@ class Planner:
     @property
     def host_count(self) -> int:
         """Return how many friends the crowd can take at this difficulty: its hosting faces large enough for it."""
-        return sum(1 for face in self.inputs.hosts if large_enough(face, self.difficulty))
+        return len(large_enough_faces(self.inputs.hosts, self.difficulty))
 
     def preselected(self) -> list[int]:
         """Return the friends the form ticks: those with a good fit, best first, no more than the crowd can take."""
