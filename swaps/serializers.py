@@ -93,7 +93,9 @@ VERDICTS = ("good", "fair", "poor")
 
 
 class FitSerializer(serializers.Serializer):
-    verdict = serializers.ChoiceField(choices=VERDICTS, help_text="good (score 0.70+), fair (0.45+) or poor.")
+    verdict = serializers.ChoiceField(
+        choices=VERDICTS, help_text="good (score 0.70+, on faces of 48 px and more 0.75+), fair (0.45+) or poor."
+    )
     score = serializers.FloatField(help_text="0..1: likeness (30%) and plausibility (70%).")
     allowed = serializers.BooleanField(help_text="Whether the friend may go on this face at all (above the floor).")
     reasons = serializers.ListField(child=serializers.CharField(), help_text="The main reasons, in words.")

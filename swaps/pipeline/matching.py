@@ -78,7 +78,7 @@ def place(
 
     ``pins`` fixes a friend to a crowd face (refused when below the floor); ``seed`` re-rolls among near-equal
     placements. ``good_only`` (the default with ``count``: the choice is automatic) places friends on faces they fit
-    well (``fit.GOOD``) only; pins still need only the floor, the host chose them.
+    well (a "good" verdict, ``fit.good_from``) only; pins still need only the floor, the host chose them.
     """
     if good_only is None:
         good_only = count is not None
@@ -90,8 +90,8 @@ def place(
     allowed = np.array([[f.allowed for f in table[key]] for key in keys])
     fair_only: set[Key] = set()
     if good_only:
-        # A friend who fits only fairly stands out (fit.GOOD): left out, with their best face's fit in words.
-        good = np.array([[f.score >= fit.GOOD for f in table[key]] for key in keys])
+        # A friend who fits only fairly stands out (fit.good_from): left out, with their best face's fit in words.
+        good = np.array([[f.verdict == "good" for f in table[key]] for key in keys])
         good[[keys.index(key) for key in (pins or {}) if key in friends], :] = True
         fair_only = {key for row, key in enumerate(keys) if allowed[row].any() and not (allowed[row] & good[row]).any()}
         allowed &= good
