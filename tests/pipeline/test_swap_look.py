@@ -341,6 +341,34 @@ def test_a_smiles_thin_lips_take_the_strangers_lip_colour_in_full() -> None:
     assert abs(after[0] - wanted[0]) < 0.25 * abs(before[0] - wanted[0]) + 2
 
 
+def test_both_eyes_stand_out_alike_from_the_skin_around_them() -> None:
+    # A friend photo lit from one side: the shaded eye is about as light as its shaded lids. Shifted with the skin
+    # around it, a pale friend's grey eyes on a tanned stranger came out one dark brown and one grey-green (blind test).
+    from swaps.pipeline import colour
+
+    friend_lab = np.zeros((120, 160, 3), np.float32)
+    friend_lab[..., 0], friend_lab[..., 1], friend_lab[..., 2] = 80.0, 12.0, 16.0
+    friend_lab[:, 80:, 0] = 55.0  # the image-right half in shadow
+    lit, shaded = np.zeros((120, 160), bool), np.zeros((120, 160), bool)
+    lit[50:60, 40:60], shaded[50:60, 100:120] = True, True
+    friend_lab[lit, 0], friend_lab[shaded, 0] = 55.0, 52.0  # grey eyes: clearly darker than lit skin, not shaded
+    target_lab = np.zeros_like(friend_lab)
+    target_lab[..., 0], target_lab[..., 1], target_lab[..., 2] = 55.0, 15.0, 22.0
+    target_lab[lit | shaded, 0] = 30.0
+    friend, target = (masks.from_lab(lab) for lab in (friend_lab, target_lab))
+    eyes = lit | shaded
+    skin = ~cv2.dilate(eyes.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    result = masks.to_lab(colour.match_colour(friend, target, skin, 120.0, features=[(eyes, eyes, colour.EYES)]))
+
+    def contrast(eye: np.ndarray) -> float:
+        ring = cv2.dilate(eye.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~eyes
+        return (float(np.median(result[..., 0][eye])) + 16.0) / (float(np.median(result[..., 0][ring])) + 16.0)
+
+    assert abs(contrast(lit) - contrast(shaded)) < 0.05, (contrast(lit), contrast(shaded))
+    # Each eye keeps the light around it: the shaded side stays the darker.
+    assert np.median(result[..., 0][shaded]) < np.median(result[..., 0][lit]) + 1.0
+
+
 def _mouth_region_change(rgb, result, target) -> tuple[float, float, float]:
     """Return how much the lips changed, how much darker the skin above them got, and its mean change (L*)."""
     lips = _polygon(rgb.shape, target.landmarks[48:60])
