@@ -135,7 +135,7 @@ def match_colour(
 
 
 def _even_eyes(lab: np.ndarray, eyes: np.ndarray) -> None:
-    """Make both eyes (in place) stand out alike from the skin just around each: one ratio of lightness to it.
+    """Make both irises (in place) stand out alike from the skin just around each: one ratio of lightness to it.
 
     A friend photo lit from one side leaves the shaded eye about as light as its shaded lids, and the light
     transfer shifts an eye with the skin around it: a pale friend's grey eyes on a tanned stranger came out one
@@ -153,13 +153,17 @@ def _even_eyes(lab: np.ndarray, eyes: np.ndarray) -> None:
         if eye.sum() < 6 or ring.sum() < 6:
             return
         # Light scales (L* + 16), about the cube root of luminance, rather than shifting it.
-        inner, around = (float(np.median(lab[..., 0][where])) + 16.0 for where in (eye, ring))
+        # The iris and lashes, not the whites: lifted with a dark eye, the whites glared.
+        iris = _iris(lab, eye)
+        if iris.sum() < 3:
+            return
+        inner, around = (float(np.median(lab[..., 0][where])) + 16.0 for where in (iris, ring))
         ratios.append((inner / max(around, 1.0), around))
-        regions.append(eye)
+        regions.append((iris, eye))
     common = float(np.sqrt(max(ratios[0][0] * ratios[1][0], 1e-6)))
-    for eye, (ratio, around) in zip(regions, ratios, strict=True):
+    for (iris, eye), (ratio, around) in zip(regions, ratios, strict=True):
         move = float(np.clip((common - ratio) * around, -EYE_EVEN_MAX_SHIFT, EYE_EVEN_MAX_SHIFT))
-        lab[..., 0] += _feathered(eye, eye) * move
+        lab[..., 0] += _feathered(iris, eye) * move
 
 
 def _match_feature(

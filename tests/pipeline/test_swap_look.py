@@ -350,23 +350,30 @@ def test_both_eyes_stand_out_alike_from_the_skin_around_them() -> None:
     friend_lab[..., 0], friend_lab[..., 1], friend_lab[..., 2] = 80.0, 12.0, 16.0
     friend_lab[:, 80:, 0] = 55.0  # the image-right half in shadow
     lit, shaded = np.zeros((120, 160), bool), np.zeros((120, 160), bool)
-    lit[50:60, 40:60], shaded[50:60, 100:120] = True, True
-    friend_lab[lit, 0], friend_lab[shaded, 0] = 55.0, 52.0  # grey eyes: clearly darker than lit skin, not shaded
+    lit[50:60, 36:64], shaded[50:60, 96:124] = True, True
+    eyes = lit | shaded
+    irises = np.zeros_like(eyes)
+    irises[50:60, 45:55], irises[50:60, 105:115] = True, True
+    friend_lab[lit, 0], friend_lab[shaded, 0] = 88.0, 62.0  # the whites
+    friend_lab[irises & lit, 0], friend_lab[irises & shaded, 0] = 55.0, 52.0  # grey irises
     target_lab = np.zeros_like(friend_lab)
     target_lab[..., 0], target_lab[..., 1], target_lab[..., 2] = 55.0, 15.0, 22.0
-    target_lab[lit | shaded, 0] = 30.0
+    target_lab[eyes, 0], target_lab[irises, 0] = 75.0, 30.0
     friend, target = (masks.from_lab(lab) for lab in (friend_lab, target_lab))
-    eyes = lit | shaded
     skin = ~cv2.dilate(eyes.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     result = masks.to_lab(colour.match_colour(friend, target, skin, 120.0, features=[(eyes, eyes, colour.EYES)]))
 
     def contrast(eye: np.ndarray) -> float:
         ring = cv2.dilate(eye.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~eyes
-        return (float(np.median(result[..., 0][eye])) + 16.0) / (float(np.median(result[..., 0][ring])) + 16.0)
+        iris = float(np.median(result[..., 0][eye & irises]))
+        return (iris + 16.0) / (float(np.median(result[..., 0][ring])) + 16.0)
 
     assert abs(contrast(lit) - contrast(shaded)) < 0.05, (contrast(lit), contrast(shaded))
-    # Each eye keeps the light around it: the shaded side stays the darker.
-    assert np.median(result[..., 0][shaded]) < np.median(result[..., 0][lit]) + 1.0
+    # Each eye keeps the light around it (the shaded side stays the darker), and the whites stay as they were.
+    assert np.median(result[..., 0][shaded & irises]) < np.median(result[..., 0][lit & irises]) + 1.0
+    plain = masks.to_lab(colour.match_colour(friend, target, skin, 120.0))
+    whites = eyes & ~cv2.dilate(irises.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    assert np.median(np.abs(result[..., 0][whites] - plain[..., 0][whites])) < 0.5
 
 
 def _mouth_region_change(rgb, result, target) -> tuple[float, float, float]:
