@@ -190,10 +190,7 @@ def _match_feature(
     limit = MAX_FEATURE_SHIFT.get(weights, 10.0) * trust
     shift = np.clip((dst_offset - src_offset) * np.asarray(weights, dtype=np.float32), -limit, limit)
     size = max(1.0, float(np.sqrt(src_region.sum())) * 0.15)
-    # Full inside, soft at the edge: a plain blur of a smiling mouth's thin lips left half the shift inside them,
-    # and a friend's red lipstick came out orange on a stranger's pink lips (b* 23 against their 16; blind test).
-    reach = np.clip(2.0 * cv2.GaussianBlur(src_region.astype(np.float32), (0, 0), size), 0.0, 1.0)
-    soft = reach.copy()
+    soft = cv2.GaussianBlur(src_region.astype(np.float32), (0, 0), size)
     redder = float(src_offset[1])
     if weights == LIPS and redder > 2.0:
         # Only what is as red as the lips moves with them: the warped lip outline also takes in skin above a
@@ -203,6 +200,7 @@ def _match_feature(
         # skin, at the target's level. A shift fell short on the lips' paler half (it moves less there) and left a
         # friend's lipstick half on bare lips (a* 15 over the target's own on group-cc0.jpg).
         ratio = float(np.clip(dst_offset[1] / redder, LIP_REDNESS_RATIO[0], LIP_REDNESS_RATIO[1]))
+        reach = np.clip(2.0 * cv2.GaussianBlur(src_region.astype(np.float32), (0, 0), size), 0.0, 1.0)
         if keep_colour is not None:
             reach = reach * (1.0 - keep_colour)
         src_lab[..., 1] = float(src_skin[1]) + (src_lab[..., 1] - float(src_skin[1])) * (1.0 - reach * (1.0 - ratio))
