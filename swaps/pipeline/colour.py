@@ -37,10 +37,6 @@ MAX_FEATURE_SHIFT = {LIPS: 30.0}
 # never turn redder than IRIS_MAX_REDNESS, so a small eye's noise cannot paint the red band that trust guarded
 # against; the bench's recognisable sizes are unchanged at 24-36 px.
 IRIS_LIGHTNESS = 0.7
-# Both eyes stand out alike from the skin around them (_even_eyes), a ring this fraction of the eye's size (the root
-# of its area) wide: the lids and the skin under the eye. An eye moves by at most EYE_EVEN_MAX_SHIFT (L*) for it.
-EYE_RING_FRACTION = 0.4
-EYE_EVEN_MAX_SHIFT = 12.0
 IRIS_CHROMA = 0.9
 IRIS_MAX_SHIFT = 20.0
 IRIS_BLUE = 8.0
@@ -55,13 +51,13 @@ IRIS_DEFAULT = (-35.0, 6.0, 12.0)
 # redder (a*) than IRIS_MAX_REDNESS is lid, and a full shift toward it gave a squinting old man's friend red eyes.
 IRIS_MIN_CONTRAST = 10.0
 IRIS_MAX_REDNESS = 6.0
+# Both irises stand out alike from the skin around them (_even_eyes), a ring this fraction of the eye's size (the root
+# of its area) wide: the lids and the skin under the eye. An eye moves by at most EYE_EVEN_MAX_SHIFT (L*) for it.
+EYE_RING_FRACTION = 0.4
+EYE_EVEN_MAX_SHIFT = 12.0
 # A friend's lip redness over the skin is scaled to the target's, within these factors: bare lips still show some
 # colour, and a lipstick is never made redder than the friend's own lips.
 LIP_REDNESS_RATIO = (0.25, 1.0)
-
-
-def _disc(radius: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def _odd(value: float) -> int:
@@ -148,15 +144,12 @@ def _even_eyes(lab: np.ndarray, eyes: np.ndarray) -> None:
     ratios, regions = [], []
     for label in (1, 2):
         eye = labels == label
-        radius = max(1, int(np.sqrt(eye.sum()) * EYE_RING_FRACTION))
-        ring = (cv2.dilate(eye.astype(np.uint8), _disc(radius)) > 0) & ~eyes
-        if eye.sum() < 6 or ring.sum() < 6:
-            return
-        # Light scales (L* + 16), about the cube root of luminance, rather than shifting it.
+        ring = (cv2.dilate(eye.astype(np.uint8), masks.disc(np.sqrt(eye.sum()) * EYE_RING_FRACTION)) > 0) & ~eyes
         # The iris and lashes, not the whites: lifted with a dark eye, the whites glared.
         iris = _iris(lab, eye)
-        if iris.sum() < 3:
+        if eye.sum() < 6 or ring.sum() < 6 or iris.sum() < 3:
             return
+        # Light scales (L* + 16), about the cube root of luminance, rather than shifting it.
         inner, around = (float(np.median(lab[..., 0][where])) + 16.0 for where in (iris, ring))
         ratios.append((inner / max(around, 1.0), around))
         regions.append((iris, eye))

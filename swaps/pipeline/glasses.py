@@ -231,8 +231,7 @@ def frames_mask(rgb: np.ndarray, landmarks: np.ndarray, worn: bool | None = None
     shape = (rgb.shape[0], rgb.shape[1])
     mask[masks.features_mask(shape, landmarks, face_size * 0.03, masks.BROWS + masks.EYES) > 0] = 0
     # Take the frame's soft, anti-aliased edge too.
-    grow = max(1, int(face_size * 0.01))
-    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    return cv2.dilate(mask, masks.disc(face_size * 0.01))
 
 
 def _training_rows(path: str) -> list[tuple[int, list[float]]]:

@@ -50,6 +50,12 @@ def from_lab(lab: np.ndarray) -> np.ndarray:
     return (cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_LAB2RGB) * 255.0).astype(np.float32)
 
 
+def disc(radius: float) -> np.ndarray:
+    """Return an elliptical structuring element of ``radius`` px (at least 1) for dilating and eroding masks."""
+    r = max(1, int(radius))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
 def features_mask(
     shape: tuple[int, int], landmarks: np.ndarray, grow: float, groups: tuple[slice, ...] = FEATURE_GROUPS
 ) -> np.ndarray:
@@ -57,8 +63,7 @@ def features_mask(
     mask = np.zeros(shape, dtype=np.uint8)
     for group in groups:
         cv2.fillConvexPoly(mask, cv2.convexHull(np.round(landmarks[group]).astype(np.int32)), 255)
-    radius = max(1, int(grow))
-    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+    return cv2.dilate(mask, disc(grow))
 
 
 def skin_sample_mask(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:

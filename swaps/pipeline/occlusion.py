@@ -51,7 +51,7 @@ def occluder_mask(rgb: np.ndarray, landmarks: np.ndarray, face_outline: np.ndarr
     features |= masks.features_mask(shape, landmarks[:68], face_size * 0.02, (slice(27, 36), slice(48, 60))) > 0
     candidate: np.ndarray = ((skin < 0.15) & (face > 0) & ~features).astype(np.uint8)
     radius = max(1, int(face_size * 0.015))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    kernel = masks.disc(radius)
     candidate = cv2.morphologyEx(candidate, cv2.MORPH_OPEN, kernel)
     # The face's rim, where something coming from outside must enter.
     rim = (face > 0) & ~(cv2.erode(face, kernel, iterations=2) > 0)

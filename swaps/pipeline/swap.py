@@ -131,11 +131,6 @@ def _odd(value: float) -> int:
     return max(3, int(value) // 2 * 2 + 1)
 
 
-def _disc(radius: float) -> np.ndarray:
-    r = max(1, int(radius))
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-
-
 def _polygon(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
     mask = np.zeros(shape, dtype=np.uint8)
     cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 255)
@@ -146,7 +141,7 @@ def _close_mouth(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Return ``rgb`` with the mouth interior (teeth, tongue) painted over from the lips and a closed lips' line."""
     inner = _polygon(rgb.shape[:2], landmarks[warp.INNER_LIPS])
     size = float(np.ptp(landmarks[48:60, 0]))
-    inner = cv2.dilate(inner, _disc(size * 0.08))
+    inner = cv2.dilate(inner, masks.disc(size * 0.08))
     closed = cv2.inpaint(np.ascontiguousarray(rgb), inner, max(2.0, size * 0.08), cv2.INPAINT_TELEA)
     # Lips without the dark line where they meet read as one pouting blob: draw that line, from the darkest lip
     # colour, along the middle of the inner lips.
@@ -181,12 +176,14 @@ def _remove_lip_glints(rgb: np.ndarray, landmarks: np.ndarray, closing: bool) ->
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     # A glint is a thin streak brighter than the lip around it: a white top-hat picks it out whatever the lip's
     # own shade (a pale lower lip under a dark upper one hid it from a plain threshold).
-    streaks = lightness - cv2.morphologyEx(lightness, cv2.MORPH_OPEN, _disc(size * 0.06))
+    streaks = lightness - cv2.morphologyEx(lightness, cv2.MORPH_OPEN, masks.disc(size * 0.06))
     whitish = chroma < GLINT_MAX_CHROMA * float(np.median(chroma[lips]))
-    glints: np.ndarray = (cv2.dilate(lips.astype(np.uint8), _disc(2)) > 0) & (streaks > GLINT_MIN_LIGHTNESS) & whitish
+    glints: np.ndarray = (
+        (cv2.dilate(lips.astype(np.uint8), masks.disc(2)) > 0) & (streaks > GLINT_MIN_LIGHTNESS) & whitish
+    )
     if not glints.any():
         return rgb
-    glints = cv2.dilate(glints.astype(np.uint8) * 255, _disc(size * 0.02))
+    glints = cv2.dilate(glints.astype(np.uint8) * 255, masks.disc(size * 0.02))
     return cv2.inpaint(np.ascontiguousarray(rgb), glints, max(2.0, size * 0.05), cv2.INPAINT_TELEA)
 
 
@@ -299,7 +296,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     hull_mask: np.ndarray = np.zeros(shape, dtype=np.uint8)
     cv2.fillConvexPoly(hull_mask, hull, 255)
     erode = max(1, int(big_size * ERODE_FRACTION))
-    hull_mask = cv2.erode(hull_mask, _disc(erode))
+    hull_mask = cv2.erode(hull_mask, masks.disc(erode))
     # Paint only where both faces show skin (or the friend's brows, eyes, nose and mouth): the hull of the landmarks
     # also covers the friend's hair at the temples and the stranger's fringe.
     features = (
@@ -353,7 +350,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     cloned = cv2.seamlessClone(corrected_u8, big, mask.copy(), center, cv2.NORMAL_CLONE)
     # Poisson cloning pulls the whole face toward the target's border colours, which washes the friend's features
     # out on small faces. So the clone only carries the seam; the core is the colour-corrected friend.
-    core = cv2.erode(mask, _disc(2 * erode))
+    core = cv2.erode(mask, masks.disc(2 * erode))
     core_alpha = cv2.GaussianBlur(core, (_odd(big_size * CORE_FEATHER_FRACTION),) * 2, 0)
     core_alpha = core_alpha.astype(np.float32)[..., None] / 255.0
     face_big = corrected * core_alpha + cloned.astype(np.float32) * (1.0 - core_alpha)
@@ -361,7 +358,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     alpha_big = cv2.GaussianBlur(mask, (_odd(big_size * FEATHER_FRACTION),) * 2, 0).astype(np.float32) / 255.0
     if keep_mouth:
         interior = _polygon(shape, local_target[warp.INNER_LIPS])
-        interior = cv2.GaussianBlur(cv2.erode(interior, _disc(big_size * 0.005)), (0, 0), big_size * 0.006)
+        interior = cv2.GaussianBlur(cv2.erode(interior, masks.disc(big_size * 0.005)), (0, 0), big_size * 0.006)
         alpha_big *= 1.0 - interior.astype(np.float32) / 255.0
     # The target's own skin around the mouth: its stubble or bare upper lip, not the friend's beard.
     lower = float(np.clip((face_size - LOWER_FACE_FROM_PX) / (LOWER_FACE_FULL_PX - LOWER_FACE_FROM_PX), 0.0, 1.0))
