@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import gender, training
+from . import training
 
 COEFFICIENTS = Path(__file__).with_name("youth.json")
 LABELS = Path(__file__).with_name("youth-labels.csv")
@@ -27,7 +27,7 @@ def childlikeness(embedding: np.ndarray) -> float | None:
     Trained balanced (23 children among 629 portraits), so 0.5 is not even odds: adults read 0.01-0.5 and, rarely, a
     young smiling woman up to 0.86; the children of two test crowds 0.25-0.9, most above 0.7 (see the README).
     """
-    found = gender.embedding_probability(embedding, COEFFICIENTS)
+    found = training.embedding_probability(embedding, COEFFICIENTS)
     return None if found is None else round(found, 4)
 
 
@@ -35,7 +35,7 @@ def train(root: Path, labels: Path = LABELS, out: Path = COEFFICIENTS, workers: 
     """Fit the regression on the labelled portraits under ``root``, write ``out``; return the figures."""
     with open(labels, newline="") as handle:
         rows = [(str(root / row["path"]), int(row["child"])) for row in csv.DictReader(handle)]
-    return gender.train_embedding_regression(
+    return training.train_embedding_regression(
         [path for path, _ in rows],
         [label for _, label in rows],
         out,
