@@ -299,19 +299,16 @@ def train(root: Path, labels: Path = LABELS, out: Path = MODEL, workers: int = 2
         }
     model.fit(x, y)
     scaler, regression = model.named_steps["standardscaler"], model.named_steps["logisticregression"]
-    out.write_text(
-        json.dumps(
-            {
-                "source": f"{labels.name}: portraits labelled by eye, shrunk to {list(TRAIN_FACE_SIZES)} px; README",
-                **figures,
-                "mean": [round(float(v), 6) for v in scaler.mean_],
-                "scale": [round(float(v), 6) for v in scaler.scale_],
-                "weights": [round(float(v), 6) for v in regression.coef_[0]],
-                "intercept": round(float(regression.intercept_[0]), 6),
-            },
-            indent=1,
-        )
-        + "\n"
+    training.write_model(
+        out,
+        {
+            "source": f"{labels.name}: portraits labelled by eye, shrunk to {list(TRAIN_FACE_SIZES)} px; README",
+            **figures,
+            "mean": [round(float(v), 6) for v in scaler.mean_],
+            "scale": [round(float(v), 6) for v in scaler.scale_],
+            "weights": [round(float(v), 6) for v in regression.coef_[0]],
+            "intercept": round(float(regression.intercept_[0]), 6),
+        },
     )
     _model.cache_clear()
     return figures

@@ -113,17 +113,19 @@ def train_embedding_regression(
         "cv_accuracy": round(float(((found >= 0.5) == (y == 1)).mean()), 4),
         "cv_roc_auc": round(float(roc_auc_score(y, found)), 4),
     }
-    out.write_text(
-        json.dumps(
-            {
-                "source": source,
-                **figures,
-                "weights": [round(float(v), 6) for v in model.coef_[0]],
-                "intercept": round(float(model.intercept_[0]), 6),
-            },
-            indent=1,
-        )
-        + "\n"
+    write_model(
+        out,
+        {
+            "source": source,
+            **figures,
+            "weights": [round(float(v), 6) for v in model.coef_[0]],
+            "intercept": round(float(model.intercept_[0]), 6),
+        },
     )
     _model.cache_clear()
     return figures
+
+
+def write_model(out: Path, model: dict[str, Any]) -> None:
+    """Write a trained model's source, figures and numbers to ``out`` as the JSON file that ships beside its code."""
+    out.write_text(json.dumps(model, indent=1) + "\n")
