@@ -109,6 +109,7 @@ def make(
                     "crowd": crowd_path,
                     "box": [int(v) for v in target.box],
                     "friend": members[int(str(h.identity))][h.source][0],
+                    "mirrored": h.mirrored,
                     "fit": h.fit.as_json(),
                 }
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -29,6 +29,12 @@ MODEL_INDEX = [30, 8, 36, 45, 48, 54]
 # dlib's (0.12: 92%). The mesh reads closed lips 0.00-0.07 (dlib 0.00-0.05), a laugh or a shout 0.15 and more.
 MOUTH_OPEN = 0.10
 SMILING = 0.5
+# A friend's photo may be used mirrored when that brings its expression and head turn nearer the target's by more
+# than this much mismatch (about 4 degrees of turn): mirrored, the photo's light and whatever is not symmetric (a
+# parting, a mole, a crooked smile) change sides. In a paired test of the 12 blind swaps it changed (each rendered
+# with and without, side by side, two viewers), the mirrored photo was preferred in 11 of 12 looks where it gained
+# 0.15-0.37, in 5 of 12 where it gained less; the blind sets were measured with this cost.
+MIRRORED_COST = 0.05
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,10 @@ class Expression:
     def mouth_is_open(self) -> bool:
         """Return whether the mouth shows its interior (teeth, tongue)."""
         return self.mouth_open >= MOUTH_OPEN
+
+    def mirrored(self) -> Expression:
+        """Return the same face seen in a mirror: turned and tilted the other way."""
+        return replace(self, yaw=-self.yaw, roll=-self.roll)
 
     def as_quality(self) -> dict[str, float]:
         """Return the signals as quality keys (``expr_`` prefixed), rounded for storage."""
@@ -114,3 +124,10 @@ def mismatch(target: Expression, source: Expression) -> float:
     pose = min(abs(target.yaw - source.yaw) / 25.0 + abs(target.pitch - source.pitch) / 35.0, 2.0)
     eyes = min(abs(target.eyes_open - source.eyes_open) / 0.2, 1.0)
     return 0.35 * mouth + 0.25 * smile + 0.3 * pose + 0.1 * eyes
+
+
+def posed_like(target: Expression, source: Expression) -> tuple[float, bool]:
+    """Return the mismatch of ``source`` to ``target`` as it is or mirrored, whichever is less, and whether mirrored."""
+    plain = mismatch(target, source)
+    flipped = mismatch(target, source.mirrored()) + MIRRORED_COST
+    return (flipped, True) if flipped < plain else (plain, False)

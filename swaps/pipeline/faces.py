@@ -261,6 +261,41 @@ def detect_faces(
     return faces
 
 
+# Quality signals that change sign in a mirror (see mirrored).
+MIRRORED_SIGNS = ("yaw", "roll", "expr_yaw", "expr_roll")
+
+
+def mirrored(rgb: np.ndarray, face: Face, *, landmarks: str = marks.DEFAULT_METHOD) -> tuple[np.ndarray, Face]:
+    """Return ``rgb`` flipped left to right and ``face`` as it is in the flipped photo.
+
+    Its points are located again on the flipped photo (a mesh's left and right are not a permutation one could
+    trust), its head turn and tilt change sign, the rest (embedding, look) is the face's own.
+    """
+    flipped = np.ascontiguousarray(rgb[:, ::-1])
+    width = rgb.shape[1]
+    left, top, box_w, box_h = face.box
+    mirror_left = width - left - box_w
+    points = np.asarray(face.landmarks, dtype=np.float64).reshape(-1, 2)[:68]
+    # The image-right eye becomes the image-left one.
+    eyes = np.array([points[42:48].mean(axis=0), points[36:42].mean(axis=0)])
+    eyes[:, 0] = width - 1 - eyes[:, 0]
+    located = marks.locate(
+        flipped, (mirror_left, top, mirror_left + box_w, top + box_h), eye_points=eyes, method=landmarks
+    )
+    quality = dict(face.quality)
+    for key in MIRRORED_SIGNS:
+        if key in quality:
+            quality[key] = -float(quality[key])
+    return flipped, Face(
+        box=(mirror_left, top, box_w, box_h),
+        landmarks=located.landmarks,
+        embedding=face.embedding,
+        quality=quality,
+        usable=face.usable,
+        mesh=located.mesh,
+    )
+
+
 def portrait_face(path: str, long_side: int, min_face_px: float, embed: bool = True) -> tuple[np.ndarray, Face] | None:
     """Return the photo at ``path`` shrunk to at most ``long_side`` px and its largest frontal, whole face (or None).
 

@@ -144,12 +144,13 @@ def target_look(face: Face) -> dict[str, float]:
 
 
 def best_expression_mismatch(friend: Profile, target: Face) -> tuple[float, bool]:
-    """Return the smallest expression-and-pose mismatch over the friend's photos and whether one has an open mouth."""
+    """Return the smallest expression-and-pose mismatch over the friend's photos (as they are or mirrored, see
+    swap.best_source) and whether one has an open mouth."""
     if not friend.faces:
         return 0.3, False
     wanted = traits.expression_of(target)
     read = [traits.expression_of(face) for face in friend.faces]
-    return min(expression.mismatch(wanted, each) for each in read), any(each.mouth_is_open for each in read)
+    return min(expression.posed_like(wanted, each)[0] for each in read), any(each.mouth_is_open for each in read)
 
 
 def pair_fit(

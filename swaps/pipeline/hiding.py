@@ -11,7 +11,7 @@ from typing import TypeVar, cast
 
 import numpy as np
 
-from . import fit, matching, quality, swap, traits
+from . import faces, fit, matching, quality, swap, traits
 from .faces import Face
 
 Key = TypeVar("Key", bound=Hashable)
@@ -29,6 +29,7 @@ class Hidden:
     source: int
     fit: fit.Fit
     rank: int  # the friend's rank among the room's people for the swapped face, embedded again (1 = nearest)
+    mirrored: bool = False  # the source photo was used mirrored (see swap.best_source)
 
 
 @dataclass
@@ -96,13 +97,16 @@ def hide_friends(
         friend = cast(Key, match.identity)  # place() returns the keys it was given
         found = list(friends[friend])
         target = crowd[match.target]
-        for attempt, index in enumerate(_sources_for(found, target)):
-            result = swap._swap_one(canvas, photo(friend, index), found[index], target, seed=done)
+        for attempt, (index, mirrored) in enumerate(_sources_for(found, target)):
+            source_rgb, source = photo(friend, index), found[index]
+            if mirrored:
+                source_rgb, source = faces.mirrored(source_rgb, source)
+            result = swap._swap_one(canvas, source_rgb, source, target, seed=done)
             rank = _rank(result, target, friend, people) if verify else 1
             if rank == 1 or not verify:
                 canvas = result
                 assert match.fit is not None
-                hidden.append(Hidden(match.identity, match.target, index, match.fit, rank))
+                hidden.append(Hidden(match.identity, match.target, index, match.fit, rank, mirrored))
                 break
             if attempt + 1 >= SOURCES_TRIED:
                 unplaced[match.identity] = "not recognisable on the faces that fit (too small or too different)"
@@ -112,14 +116,14 @@ def hide_friends(
     return Result(image=canvas, hidden=hidden, unplaced=unplaced)
 
 
-def _sources_for(found: Sequence[Face], target: Face) -> list[int]:
-    """Return the indices of the friend's faces to try on ``target``, best first."""
-    order: list[int] = []
+def _sources_for(found: Sequence[Face], target: Face) -> list[swap.Source]:
+    """Return the friend's faces to try on ``target`` (index, mirrored), best first."""
+    order: list[swap.Source] = []
     remaining = list(range(len(found)))
     while remaining and len(order) < SOURCES_TRIED:
-        best = remaining[swap.best_source([found[i] for i in remaining], target)]
-        order.append(best)
-        remaining.remove(best)
+        best = swap.best_source([found[i] for i in remaining], target)
+        order.append(swap.Source(remaining[best.face_index], best.mirrored))
+        remaining.remove(remaining[best.face_index])
     return order
 
 

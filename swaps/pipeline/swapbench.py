@@ -153,8 +153,11 @@ def recognisable_sizes(
             continue
         friend = max(allowed)[1]
         items = people[friend]
-        source_path, source = items[swap.best_source([face for _, face in items], target)]
+        chosen = swap.best_source([face for _, face in items], target)
+        source_path, source = items[chosen.face_index]
         source_rgb = images.load_image(source_path)
+        if chosen.mirrored:
+            source_rgb, source = faces.mirrored(source_rgb, source)
         room: dict[Hashable, np.ndarray] = {name: vectors for name, vectors in embeddings.items()}
         for size in RECOGNISABLE_SIZES:
             if size <= target.quality["size"]:

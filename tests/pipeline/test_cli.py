@@ -86,7 +86,7 @@ def test_swap_writes_image_and_answer_key(friends: Path, data_dir: Path, tmp_pat
     assert Image.open(out).size == (width, height)
     assert len(result["hidden"]) == 2
     for hidden in result["hidden"]:
-        assert Path(hidden["source"]).parent.parent == friends
+        assert Path(hidden["source"]).parent.parent == friends and isinstance(hidden["mirrored"], bool)
         left, top, w, h = hidden["box"]
         assert hidden["box_norm"] == pytest.approx([left / width, top / height, w / width, h / height], abs=1e-5)
         assert isinstance(hidden["identity"], int) and hidden["distance"] > 0

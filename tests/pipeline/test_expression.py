@@ -88,8 +88,8 @@ def test_source_photo_follows_the_target_expression(friend_faces, crowd_faces) -
         found = [face for _, face in friend_faces[person]]
         assert any(traits.expression_of(f).mouth_is_open for f in found)
         assert any(not traits.expression_of(f).mouth_is_open for f in found)
-        for_shouting = found[swap.best_source(found, shouting)]
-        for_calm = found[swap.best_source(found, calm)]
+        for_shouting = found[swap.best_source(found, shouting).face_index]
+        for_calm = found[swap.best_source(found, calm).face_index]
         assert traits.expression_of(for_shouting).mouth_is_open, person
         assert not traits.expression_of(for_calm).mouth_is_open, person
 

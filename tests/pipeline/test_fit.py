@@ -135,7 +135,7 @@ def test_a_large_face_needs_a_better_fit_to_be_good(crowd_faces, friend_faces) -
         (name, face)
         for name, prof in profiles.items()
         for face in crowd
-        if fit.GOOD <= fit.pair_fit(prof, face).score < fit.GOOD_LARGE
+        if (pair := fit.pair_fit(prof, face)).allowed and fit.GOOD <= pair.score < fit.GOOD_LARGE
     ]
     assert pairs, "no pair of stadium.jpg scores between the two thresholds"
     name, small = pairs[0]
@@ -175,7 +175,8 @@ def test_difficulty_sets_the_smallest_face(crowd_faces, friend_faces) -> None:
 
 def test_reroll_moves_friends_among_faces_that_fit(crowd_faces, friend_faces) -> None:
     rgb, crowd = crowd_faces["stadium.jpg"]
-    friends = _friends(friend_faces, ("george_clooney", "jeff_bezos"))
+    # Both fit faces 16 and 17 nearly alike (0.70-0.72 and 0.68-0.69): a re-roll may swap them.
+    friends = _friends(friend_faces, ("george_clooney", "elon_musk"))
     args = {"image_size": (rgb.shape[1], rgb.shape[0]), "difficulty": "hard"}
     placements = {
         tuple(sorted((m.identity, m.target) for m in matching.place(friends, crowd, **args, seed=s).matches))

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.pipeline import faces, fit, glasses, hiding, images, masks, matching, quality, swap
+from swaps.pipeline import expression, faces, fit, glasses, hiding, images, masks, matching, quality, swap, traits
 
 
 def _sources(identity_data) -> dict[str, tuple[str, faces.Face]]:
@@ -18,7 +18,7 @@ def _sources(identity_data) -> dict[str, tuple[str, faces.Face]]:
         candidates.setdefault(label, []).extend((path, face) for face in found)
     result = {}
     for label, items in candidates.items():
-        result[label] = items[swap.best_source([face for _, face in items])]
+        result[label] = items[swap.best_source([face for _, face in items]).face_index]
     return result
 
 
@@ -50,8 +50,12 @@ def _swap_and_find(crowd_name, crowd_faces, friend_faces, person_embeddings) -> 
     pairs = []
     for m in matches:
         # As the app does: per target, the friend's photo whose expression and head turn are most like it.
-        path, source = friend_faces[m.identity][swap.best_source(friends[m.identity], crowd[m.target])]
-        pairs.append((images.load_image(path), source, crowd[m.target]))
+        chosen = swap.best_source(friends[m.identity], crowd[m.target])
+        path, source = friend_faces[m.identity][chosen.face_index]
+        source_rgb = images.load_image(path)
+        if chosen.mirrored:
+            source_rgb, source = faces.mirrored(source_rgb, source)
+        pairs.append((source_rgb, source, crowd[m.target]))
     seen: list[float] = []
     result = swap.swap_faces(rgb, pairs, progress=lambda fraction, _message: seen.append(fraction))
     assert result.shape == rgb.shape and seen[-1] == 1.0
@@ -172,8 +176,12 @@ def test_swap_matches_the_targets_skin_tone(crowd_faces, identity_data, friend_f
             if face.usable
         ]
         target = crowd[m.target]
-        path, source = usable[swap.best_source([face for _, face in usable], target)]
-        result = swap.swap_faces(rgb, [(images.load_image(path), source, target)])
+        chosen = swap.best_source([face for _, face in usable], target)
+        path, source = usable[chosen.face_index]
+        source_rgb = images.load_image(path)
+        if chosen.mirrored:
+            source_rgb, source = faces.mirrored(source_rgb, source)
+        result = swap.swap_faces(rgb, [(source_rgb, source, target)])
         # Both cheeks, well inside the outline and clear of eyes and mouth.
         cheeks = np.zeros(rgb.shape[:2], dtype=np.uint8)
         for polygon in ([1, 3, 48, 31, 40], [15, 13, 54, 35, 47]):
@@ -249,37 +257,97 @@ def test_best_source_follows_the_target_turn(identity_data, crowd_faces) -> None
         if label == "angelina_jolie"
         for face in found
     ]
-    generic = jolie[swap.best_source(jolie)]
+    generic = jolie[swap.best_source(jolie).face_index]
     gaps = []
     for target in turned:
-        fitted = jolie[swap.best_source(jolie, target)]
-        gaps.append(
-            (abs(fitted.quality["yaw"] - target.quality["yaw"]), abs(generic.quality["yaw"] - target.quality["yaw"]))
-        )
+        chosen = swap.best_source(jolie, target)
+        # A photo used mirrored is turned the other way.
+        fitted = jolie[chosen.face_index].quality["yaw"] * (-1 if chosen.mirrored else 1)
+        gaps.append((abs(fitted - target.quality["yaw"]), abs(generic.quality["yaw"] - target.quality["yaw"])))
     assert all(fitted <= generic for fitted, generic in gaps)
     assert any(fitted < generic - 0.1 for fitted, generic in gaps), gaps
+
+
+def test_a_photo_turned_the_other_way_is_used_mirrored(friend_faces, crowd_faces) -> None:
+    # Every george_clooney photo is frontal or turned toward the image's right (head-pose yaw 0 to 16 degrees);
+    # couple.jpg's man turns 35 degrees the other way. Warped across, a turned photo's features came out skewed
+    # (blind test: jeff_bezos on a turned stadium face); mirrored, one turned 13-16 degrees is nearer.
+    rgb, crowd = crowd_faces["couple.jpg"]
+    target = crowd[0]
+    hiding.annotate_missing(rgb, [target])
+    assert traits.expression_of(target).yaw < -30
+    photos = friend_faces["george_clooney"]
+    assert all(traits.expression_of(face).yaw > -1 for _, face in photos)
+    chosen = swap.best_source([face for _, face in photos], target)
+    assert chosen.mirrored
+    path, face = photos[chosen.face_index]
+    assert traits.expression_of(face).yaw > 10
+    # The fit reads the same: the pair's expression-and-pose mismatch is the mirrored photo's.
+    wanted = traits.expression_of(target)
+    plain = min(expression.mismatch(wanted, traits.expression_of(f)) for _, f in photos)
+    assert fit.best_expression_mismatch(fit.profile([f for _, f in photos]), target)[0] < plain - 0.1
+    # A frontal target keeps the photos as they are.
+    _, group = crowd_faces["group-cc0.jpg"]
+    frontal = min(group, key=lambda f: abs(traits.expression_of(f).yaw))
+    assert not swap.best_source([face for _, face in photos], frontal).mirrored
+
+    photo = images.load_image(path)
+    flipped, mirrored = faces.mirrored(photo, face)
+    assert np.array_equal(flipped, photo[:, ::-1])
+    width = photo.shape[1]
+    assert mirrored.box == (width - face.box[0] - face.box[2], face.box[1], face.box[2], face.box[3])
+    # Located again on the flipped photo: each point is its mirror image's (left and right exchange).
+    swapped_sides = [*range(16, -1, -1), *range(26, 16, -1), *range(27, 31), *range(35, 30, -1)]
+    swapped_sides += [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]
+    swapped_sides += [*range(54, 47, -1), *range(59, 54, -1), *range(64, 59, -1), *range(67, 64, -1)]
+    expected = np.asarray(face.landmarks)[swapped_sides].copy()
+    expected[:, 0] = width - 1 - expected[:, 0]
+    error = np.linalg.norm(np.asarray(mirrored.landmarks) - expected, axis=1)
+    assert np.median(error) < 0.02 * face.quality["size"], np.median(error)
+    assert mirrored.quality["expr_yaw"] == -face.quality["expr_yaw"]
+    assert abs(expression.read(mirrored.landmarks).yaw + traits.expression_of(face).yaw) < 5
+    assert mirrored.mesh is not None and np.array_equal(mirrored.embedding, face.embedding)
+
+
+def test_a_mirrored_source_is_swapped_in_and_reported(friend_faces, crowd_faces, person_embeddings) -> None:
+    # george_clooney on couple.jpg's man (as above), placed by the host: his photo is used mirrored, the swap is still
+    # nearest him among the room, and the result says the photo was mirrored.
+    rgb, crowd = crowd_faces["couple.jpg"]
+    friends = {"george_clooney": [face for _, face in friend_faces["george_clooney"]]}
+    result = hiding.hide_friends(
+        rgb,
+        crowd,
+        friends,
+        lambda key, i: images.load_image(friend_faces[key][i][0]),
+        pins={"george_clooney": 0},
+        room=person_embeddings,
+    )
+    (hidden,) = result.hidden
+    assert hidden.target == 0 and hidden.mirrored and hidden.rank == 1
 
 
 def test_best_source_avoids_a_photo_with_much_darker_brows_and_eyes(friend_faces, crowd_faces, monkeypatch) -> None:
     # leonardo_dicaprio/img35.jpg (heavy lids, dark brows: feature darkness 51 L* against his skin) is his largest,
     # sharpest photo; on strangers with lighter features it came out as a narrowed eye and a harsh face in every blind
-    # set. On group-cc0.jpg's woman (24 L*) a photo nearer her features is chosen; without the cost, img35.
+    # set. On group-cc0.jpg's woman (24 L*) a photo nearer her features is chosen; without the cost, img35. Among the
+    # photos as they are: mirrored, img34 matches her head turn best with or without the cost.
+    monkeypatch.setattr(expression, "MIRRORED_COST", 10.0)
     rgb, crowd = crowd_faces["group-cc0.jpg"]
     (woman,) = [face for face in crowd if faces.can_host(face.quality)]
     hiding.annotate_missing(rgb, [woman])
     photos = friend_faces["leonardo_dicaprio"]
     darkness = {path.rsplit("/", 1)[1]: face.quality["feature_darkness"] for path, face in photos}
     assert darkness["img35.jpg"] > woman.quality["feature_darkness"] + 20, (darkness, woman.quality)
-    chosen = photos[swap.best_source([face for _, face in photos], woman)][0]
+    chosen = photos[swap.best_source([face for _, face in photos], woman).face_index][0]
     assert not chosen.endswith("img35.jpg") and darkness[chosen.rsplit("/", 1)[1]] < darkness["img35.jpg"] - 10
     monkeypatch.setattr(swap, "DARKER_FEATURES_COST", 0.0)
-    assert photos[swap.best_source([face for _, face in photos], woman)][0].endswith("img35.jpg")
+    assert photos[swap.best_source([face for _, face in photos], woman).face_index][0].endswith("img35.jpg")
 
 
 def test_best_source_prefers_large_frontal_sharp(identity_data) -> None:
     index = next(i for i, path in enumerate(identity_data.paths) if path.endswith("elon_musk/img67.jpg"))
     found = identity_data.faces[index]
-    assert found[swap.best_source(found)].quality["size"] > 100
+    assert found[swap.best_source(found).face_index].quality["size"] > 100
 
 
 def test_swap_at_the_image_border(crowd_faces, identity_data) -> None:
