@@ -483,6 +483,8 @@ def _keep_target_skin(
     region = (alpha > 0.5).astype(np.uint8)
     if region.sum() < 16:
         return face
+    # The target's shading and the features' outlines as strong as they were, then their focus and grain.
+    face = texture.match_contrast(face, roi, masks.feather(region, max(0.5, face_size * 0.02)), face_size)
     face, _ = texture.match_sharpness(face, roi, region)
     return texture.match_noise(face, roi, region, seed)
 

@@ -23,6 +23,12 @@ MATCHED = (0.9, 1.1)
 # Bisection steps for the grain's strength (each halves the interval; it stops early once within MATCHED).
 NOISE_STEPS = 10
 _BLURS = (0.35, 0.5, 0.7, 0.9, 1.2, 1.6)
+# Local contrast: the band between these fractions of the face size (the shading of nose, sockets and cheeks, the
+# features' outlines). A swap's is raised toward the target's (see match_contrast). In a paired test of the 26
+# blind swaps it changed (each rendered with and without, side by side in random order), two fresh viewers preferred
+# the raised contrast 22:4 and 26:0 ("the other washed out, flat, blurrier than the hair").
+CONTRAST_BAND = (0.03, 0.08)
+CONTRAST_MAX_GAIN = 1.3
 # Sharpening only restores edges a resize softened: a wider (sigma 1.0, gain 1.2) unsharp mask drew dark halos on a
 # 36 px face (measured on stadium.jpg).
 SHARPEN_SIGMA = 0.6
@@ -128,3 +134,33 @@ def match_noise(result: np.ndarray, target: np.ndarray, region: np.ndarray, seed
             if reached >= wanted * MATCHED[0]:
                 break
     return base + grain * low
+
+
+def _band(image: np.ndarray, face_size: float) -> np.ndarray:
+    fine, coarse = (max(0.5, face_size * fraction) for fraction in CONTRAST_BAND)
+    return _blur(image, fine) - _blur(image, coarse)
+
+
+def local_contrast(rgb: np.ndarray, region: np.ndarray, face_size: float) -> float:
+    """Return the RMS of ``rgb``'s local-contrast band (CONTRAST_BAND of ``face_size``) inside ``region`` (> 0.5)."""
+    inside = np.asarray(region) > 0.5
+    if not inside.any():
+        return 0.0
+    return float(np.sqrt(np.mean(_band(_grey(rgb), face_size)[inside] ** 2)))
+
+
+def match_contrast(result: np.ndarray, target: np.ndarray, region: np.ndarray, face_size: float) -> np.ndarray:
+    """Return ``result`` (float RGB) with its local contrast raised toward the target's within ``region`` (0..1).
+
+    A friend photo lit flat from the front, warped and resampled, came out flatter than the face it replaced: "washed
+    out", "soft next to the sharp hair" (blind test). The band is amplified by the shortfall (target over result, at
+    most CONTRAST_MAX_GAIN); the band of the band is about half of it, so the measured contrast closes about half
+    the gap, as the paired test saw it. Never lowered: crisp, defined eyes read as natural.
+    """
+    result_f = np.asarray(result, dtype=np.float32)
+    wanted, current = local_contrast(target, region, face_size), local_contrast(result_f, region, face_size)
+    if current <= 0 or wanted <= current:
+        return result_f
+    gain = min(wanted / current, CONTRAST_MAX_GAIN)
+    weight = np.asarray(region, dtype=np.float32)[..., None]
+    return result_f + (gain - 1.0) * _band(result_f, face_size) * weight
