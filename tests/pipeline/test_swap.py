@@ -344,6 +344,20 @@ def test_best_source_avoids_a_photo_with_much_darker_brows_and_eyes(friend_faces
     assert photos[swap.best_source([face for _, face in photos], woman).face_index][0].endswith("img35.jpg")
 
 
+def test_best_source_leaves_a_lipstick_photo_for_bare_lips(friend_faces, crowd_faces, monkeypatch) -> None:
+    # scarlett_johansson's photo with the target's expression and turn often wears lipstick (img49-51, 0.6-1.0): the
+    # lips take the target's redness but not its hue, and her orange lipstick on a bare-lipped woman was caught by both
+    # viewers of four blind sets. For the selfie's bare-lipped woman a bare-lipped photo of hers is chosen.
+    rgb, crowd = crowd_faces["selfie-many-people.jpg"]
+    hiding.annotate_missing(rgb, crowd)
+    target = crowd[3]
+    assert faces.can_host(target.quality) and target.quality["lipstick"] < 0.1
+    photos = [face for _, face in friend_faces["scarlett_johansson"]]
+    assert photos[swap.best_source(photos, target).face_index].quality["lipstick"] < 0.2
+    monkeypatch.setattr(swap, "LIPSTICK_COST", 0.0)
+    assert photos[swap.best_source(photos, target).face_index].quality["lipstick"] > 0.5
+
+
 def test_best_source_prefers_large_frontal_sharp(identity_data) -> None:
     index = next(i for i, path in enumerate(identity_data.paths) if path.endswith("elon_musk/img67.jpg"))
     found = identity_data.faces[index]
