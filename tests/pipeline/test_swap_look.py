@@ -60,15 +60,15 @@ def test_swapped_faces_have_the_sharpness_and_grain_of_the_face_before(hidden_in
 
 def test_swapped_faces_are_no_flatter_than_the_face_before(hidden_in_crowds) -> None:
     # A flat-lit friend photo, warped and resampled, lost the shading of the face it replaced ("washed out", "soft next
-    # to the sharp hair", blind test). Its local contrast is raised to the target's: 0.94-1.22 of it on these seven
-    # swaps, median 1.00; without, 0.87-1.22, median 0.96.
+    # to the sharp hair", blind test). Its local contrast is raised to the target's: 0.99-1.22 of it on these seven
+    # swaps, median 1.04; without, 0.87-1.22, median 0.96.
     ratios = []
     for before, after, target, _, _ in hidden_in_crowds:
         region = quality.face_region(before.shape[:2], target.landmarks)
         size = target.quality["size"]
         ratios.append(texture.local_contrast(after, region, size) / texture.local_contrast(before, region, size))
     assert len(ratios) == 7
-    assert min(ratios) >= 0.92 and np.median(ratios) >= 0.98
+    assert min(ratios) >= 0.95 and np.median(ratios) >= 1.0
 
 
 def test_local_contrast_is_raised_to_the_targets_and_never_lowered() -> None:
@@ -82,8 +82,12 @@ def test_local_contrast_is_raised_to_the_targets_and_never_lowered() -> None:
     raised = texture.match_contrast(flat, target, region, 100.0)
     before = texture.local_contrast(flat, region, 100.0) / texture.local_contrast(target, region, 100.0)
     after = texture.local_contrast(raised, region, 100.0) / texture.local_contrast(target, region, 100.0)
-    # Toward the target's, never beyond it: the band amplified by 1.3 (capped) measures about 1.15 times stronger.
-    assert before == pytest.approx(0.7, abs=0.02) and 0.78 <= after < 0.95
+    # At most CONTRAST_MAX_GAIN times its own; a smaller shortfall is closed.
+    assert before == pytest.approx(0.7, abs=0.02) and after == pytest.approx(0.7 * texture.CONTRAST_MAX_GAIN, abs=0.01)
+    near = 128.0 + (target - 128.0) * 0.9
+    assert texture.local_contrast(texture.match_contrast(near, target, region, 100.0), region, 100.0) == pytest.approx(
+        texture.local_contrast(target, region, 100.0), rel=0.01
+    )
     assert np.array_equal(raised[region == 0], flat[region == 0])
     # A crisper result keeps its contrast.
     crisp = 128.0 + (target - 128.0) * 1.2
