@@ -296,6 +296,11 @@ def mirrored(rgb: np.ndarray, face: Face, *, landmarks: str = marks.DEFAULT_METH
     )
 
 
+def oriented(rgb: np.ndarray, face: Face, flip: bool) -> tuple[np.ndarray, Face]:
+    """Return the photo and face as a swap uses them: mirrored when ``flip`` (see mirrored), else as they are."""
+    return mirrored(rgb, face) if flip else (rgb, face)
+
+
 def portrait_face(path: str, long_side: int, min_face_px: float, embed: bool = True) -> tuple[np.ndarray, Face] | None:
     """Return the photo at ``path`` shrunk to at most ``long_side`` px and its largest frontal, whole face (or None).
 

@@ -98,9 +98,7 @@ def hide_friends(
         found = list(friends[friend])
         target = crowd[match.target]
         for attempt, (index, mirrored) in enumerate(_sources_for(found, target)):
-            source_rgb, source = photo(friend, index), found[index]
-            if mirrored:
-                source_rgb, source = faces.mirrored(source_rgb, source)
+            source_rgb, source = faces.oriented(photo(friend, index), found[index], mirrored)
             result = swap._swap_one(canvas, source_rgb, source, target, seed=done)
             rank = _rank(result, target, friend, people) if verify else 1
             if rank == 1 or not verify:

@@ -155,9 +155,7 @@ def recognisable_sizes(
         items = people[friend]
         chosen = swap.best_source([face for _, face in items], target)
         source_path, source = items[chosen.face_index]
-        source_rgb = images.load_image(source_path)
-        if chosen.mirrored:
-            source_rgb, source = faces.mirrored(source_rgb, source)
+        source_rgb, source = faces.oriented(images.load_image(source_path), source, chosen.mirrored)
         room: dict[Hashable, np.ndarray] = {name: vectors for name, vectors in embeddings.items()}
         for size in RECOGNISABLE_SIZES:
             if size <= target.quality["size"]:

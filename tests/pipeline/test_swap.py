@@ -52,9 +52,7 @@ def _swap_and_find(crowd_name, crowd_faces, friend_faces, person_embeddings) -> 
         # As the app does: per target, the friend's photo whose expression and head turn are most like it.
         chosen = swap.best_source(friends[m.identity], crowd[m.target])
         path, source = friend_faces[m.identity][chosen.face_index]
-        source_rgb = images.load_image(path)
-        if chosen.mirrored:
-            source_rgb, source = faces.mirrored(source_rgb, source)
+        source_rgb, source = faces.oriented(images.load_image(path), source, chosen.mirrored)
         pairs.append((source_rgb, source, crowd[m.target]))
     seen: list[float] = []
     result = swap.swap_faces(rgb, pairs, progress=lambda fraction, _message: seen.append(fraction))
@@ -178,9 +176,7 @@ def test_swap_matches_the_targets_skin_tone(crowd_faces, identity_data, friend_f
         target = crowd[m.target]
         chosen = swap.best_source([face for _, face in usable], target)
         path, source = usable[chosen.face_index]
-        source_rgb = images.load_image(path)
-        if chosen.mirrored:
-            source_rgb, source = faces.mirrored(source_rgb, source)
+        source_rgb, source = faces.oriented(images.load_image(path), source, chosen.mirrored)
         result = swap.swap_faces(rgb, [(source_rgb, source, target)])
         # Both cheeks, well inside the outline and clear of eyes and mouth.
         cheeks = np.zeros(rgb.shape[:2], dtype=np.uint8)
