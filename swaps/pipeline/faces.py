@@ -262,7 +262,7 @@ def detect_faces(
 
 
 # Quality signals that change sign in a mirror (see mirrored).
-MIRRORED_SIGNS = ("yaw", "roll", "expr_yaw", "expr_roll")
+MIRRORED_SIGNS = ("yaw", "roll", "expr_yaw", "expr_roll", "gaze")
 
 
 def mirrored(rgb: np.ndarray, face: Face, *, landmarks: str = marks.DEFAULT_METHOD) -> tuple[np.ndarray, Face]:

@@ -34,6 +34,10 @@ BROWS_GROW = 2
 SKIN_TONE_MIN_PX = 80.0
 # Below this the chin is a few pixels and its grain is the camera's: the beard estimate was 1.0 on women at 36 px.
 BEARD_MIN_PX = 60.0
+# Where the eyes look (see _gaze): read from faces of this size up (an iris of a few pixels is not), its iris the
+# darkest GAZE_IRIS_PERCENTILE of each eye.
+GAZE_MIN_PX = 60.0
+GAZE_IRIS_PERCENTILE = 30.0
 
 
 def _polygon_mask(shape: tuple[int, int], landmarks: np.ndarray, polygons: Sequence[Sequence[int]]) -> np.ndarray:
@@ -109,7 +113,29 @@ def describe(rgb: np.ndarray, face: Face) -> dict[str, float]:
         lip_a = float(np.median(lab[lips][:, 1]))
         result["lipstick"] = float(np.clip((lip_a - float(skin[1]) - 8.0) / 20.0, 0.0, 1.0))
     result["glasses"] = float(glasses.wears_glasses(rgb, landmarks, face.embedding))
+    if float(face.quality.get("size", 0.0)) >= GAZE_MIN_PX:
+        result["gaze"] = _gaze(lab[..., 0], local)
     return {key: round(value, 4) for key, value in result.items()}
+
+
+def _gaze(lightness: np.ndarray, landmarks: np.ndarray) -> float:
+    """Return how far both irises sit toward one corner of the eyes (a share of the eye's width, + toward the image's
+    right): what they share, 0 when they disagree (one eye's reading is a lid's shadow or a glint)."""
+    offsets = []
+    for first in (36, 42):
+        eye = landmarks[first : first + 6]
+        mask = np.zeros(lightness.shape, dtype=np.uint8)
+        cv2.fillConvexPoly(mask, np.round(eye).astype(np.int32), 255)
+        rows, cols = np.nonzero(mask)
+        if cols.size < 8:
+            return 0.0
+        values = lightness[rows, cols]
+        iris = values <= np.percentile(values, GAZE_IRIS_PERCENTILE)
+        width = abs(float(eye[3, 0] - eye[0, 0])) or 1.0
+        offsets.append((float(cols[iris].mean()) - float(eye[0, 0] + eye[3, 0]) / 2.0) / width)
+    if offsets[0] * offsets[1] <= 0:
+        return 0.0
+    return float(np.sign(offsets[0]) * min(abs(offsets[0]), abs(offsets[1])))
 
 
 def annotate(rgb: np.ndarray, found: Sequence[Face]) -> None:

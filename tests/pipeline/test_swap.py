@@ -354,6 +354,31 @@ def test_best_source_leaves_a_lipstick_photo_for_bare_lips(friend_faces, crowd_f
     assert photos[swap.best_source(photos, target).face_index].quality["lipstick"] > 0.5
 
 
+def test_best_source_leaves_a_photo_looking_aside_for_a_face_looking_ahead(
+    friend_faces, crowd_faces, monkeypatch
+) -> None:
+    # jack_dorsey/img17.jpg glances sideways: on a stranger looking into the camera his eyes read as distorted or
+    # misaligned, and every viewer of two blind sets caught it. His other photos look ahead. Without the cost it was
+    # chosen for 13 of the stadium's 23 faces (5 of them at GAZE_COST 3).
+    names = [path.rsplit("/", 1)[-1] for path, _ in friend_faces["jack_dorsey"]]
+    found = [face for _, face in friend_faces["jack_dorsey"]]
+    gazes = {name: face.quality["gaze"] for name, face in zip(names, found, strict=True) if "gaze" in face.quality}
+    assert gazes["img17.jpg"] > 0.12
+    assert all(abs(gaze) < swap.GAZE_FREE for name, gaze in gazes.items() if name != "img17.jpg")
+    rgb, crowd = crowd_faces["stadium.jpg"]
+    hiding.annotate_missing(rgb, crowd)
+    # The stadium's faces are too small for their gaze to be read: they count as looking ahead.
+    targets = [face for face in crowd if faces.can_host(face.quality)]
+    assert all("gaze" not in face.quality for face in targets)
+    assert "img17.jpg" not in [names[swap.best_source(found, face).face_index] for face in targets]
+    monkeypatch.setattr(swap, "GAZE_COST", 0.0)
+    assert [names[swap.best_source(found, face).face_index] for face in targets].count("img17.jpg") >= 10
+    # In a mirror the eyes look the other way.
+    jack = next((path, face) for path, face in friend_faces["jack_dorsey"] if path.endswith("/img17.jpg"))
+    _, flipped = faces.mirrored(images.load_image(jack[0]), jack[1])
+    assert flipped.quality["gaze"] == -jack[1].quality["gaze"]
+
+
 def test_best_source_prefers_large_frontal_sharp(identity_data) -> None:
     index = next(i for i, path in enumerate(identity_data.paths) if path.endswith("elon_musk/img67.jpg"))
     found = identity_data.faces[index]
