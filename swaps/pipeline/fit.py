@@ -68,12 +68,12 @@ CHILD_MARGIN = 0.25
 CHILD_WEIGHT = 0.3
 # Shut eyes (masks.EYES_SHUT_DARKNESS) are read from faces this large.
 EYES_SHUT_MIN_PX = 40.0
-# A still face shows a swap more than a smiling one: over the 300 swaps of fifteen scored blind sets, within the same
-# crowd photo, swaps on faces smiling less than 0.6 (expression.read) were caught 27 points more often than on those
-# smiling more (stadium.jpg: 25 of 26 looks against 3 of 28; faces of 48 px and more: 0.79 under 0.4, 0.40 from 0.8).
-# A face that does not smile costs up to STILL_FACE_WEIGHT of plausibility, the less it smiles the more. Over our 34
-# test crowds, two friends each placed by --count: 18 of 33 on smiling faces at 0, 20 of 31 at 0.1, 24 of 30 at 0.2
-# (24 of 28 at 0.3); friend-crowd pairs with a good face 86, 76, 69 (63).
+# A still face shows a swap more than a smiling one: over the 269 swaps of fourteen scored blind sets (28 viewers),
+# within the same crowd photo, swaps on faces smiling less than 0.6 (expression.read) were caught 27 points more often
+# than on those smiling more (stadium.jpg: 25 of 26 looks against 3 of 28; faces of 48 px and more: 0.79 under 0.4,
+# 0.40 from 0.8). A face that does not smile costs up to STILL_FACE_WEIGHT of plausibility, the less it smiles the
+# more. Over our 32 test crowds, two friends each placed by --count: 18 of 33 on smiling faces at 0, 20 of 31 at 0.1,
+# 24 of 30 at 0.2 (24 of 28 at 0.3); friend-crowd pairs with a good face 86, 76, 69 (63).
 STILL_SMILE = 0.6
 STILL_FACE_WEIGHT = 0.2
 
