@@ -247,7 +247,8 @@ def _match_irises(
     """Give the friend's irises (in place) most of the target's iris darkness against the skin, blue ones its colour.
 
     Where the target's irises cannot be read (closed, squinting, a few pixels), a dark brown iris stands in. The
-    whites keep the friend's own (lightened or darkened with the face's light by match_colour).
+    whites keep the friend's own (lightened or darkened with the face's light by match_colour). ``own_lab`` is the
+    friend's face before its skin's spread was matched: the eyes' blue is compared in it.
     """
     src_iris, dst_iris = _iris(src_lab, src_region), _iris(dst_lab, dst_region)
     if src_iris.sum() < 3:

@@ -220,11 +220,11 @@ def pair_fit(
         # told from its skin: painted half out, they were ghost rims across the friend's eyes (blind test).
         vetoes.append("wears glasses, too small to keep them over the friend's face")
     penalties.append((0.35 * float(np.clip(mismatch - 0.15, 0.0, 1.0)), "expression or head turn differs"))
-    smile = traits.expression_of(target).smile
+    doing = traits.expression_of(target)
     penalties.append(
-        (STILL_FACE_WEIGHT * max(0.0, STILL_SMILE - smile) / STILL_SMILE, "a still face shows a swap more")
+        (STILL_FACE_WEIGHT * max(0.0, STILL_SMILE - doing.smile) / STILL_SMILE, "a still face shows a swap more")
     )
-    if traits.expression_of(target).mouth_is_open and not has_open:
+    if doing.mouth_is_open and not has_open:
         penalties.append((0.05, "open mouth kept from the crowd face"))
 
     floor_px = MIN_FACE_PX[difficulty]
