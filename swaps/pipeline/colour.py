@@ -89,9 +89,8 @@ def match_colour(
         return np.clip(warped, 0, 255).astype(np.float32)
     src_lab = masks.to_lab(warped)
     dst_lab = masks.to_lab(target)
-    # The friend's own colours, before the skin's spread scales them toward the target's (the eyes' blue is compared
-    # in them).
-    own_lab = src_lab.copy()
+    # The friend's own b*, before the skin's spread scales it toward the target's (the eyes' blue is compared in it).
+    own_b = src_lab[..., 2].copy()
     for channel in range(3):
         src_values = src_lab[..., channel][skin]
         dst_values = dst_lab[..., channel][skin]
@@ -106,7 +105,7 @@ def match_colour(
     for friend_region, target_region, weights in features:
         if weights is EYES:
             # A target eye of a few pixels is one that cannot be read: a dark brown stands in (see _match_irises).
-            _match_irises(src_lab, dst_lab, skin, friend_region, target_region, own_lab)
+            _match_irises(src_lab, dst_lab, skin, friend_region, target_region, own_b)
         else:
             _match_feature(src_lab, dst_lab, skin, friend_region, target_region, weights, feature_trust, keep_colour)
     # One mean per face cannot give a turned head its lit and its shadowed side: add the difference of the two
@@ -242,13 +241,13 @@ def _match_irises(
     skin: np.ndarray,
     src_region: np.ndarray,
     dst_region: np.ndarray,
-    own_lab: np.ndarray,
+    own_b: np.ndarray,
 ) -> None:
     """Give the friend's irises (in place) most of the target's iris darkness against the skin, blue ones its colour.
 
     Where the target's irises cannot be read (closed, squinting, a few pixels), a dark brown iris stands in. The
-    whites keep the friend's own (lightened or darkened with the face's light by match_colour). ``own_lab`` is the
-    friend's face before its skin's spread was matched: the eyes' blue is compared in it.
+    whites keep the friend's own (lightened or darkened with the face's light by match_colour). ``own_b`` is the
+    friend's b* before its skin's spread was matched: the eyes' blue is compared in it.
     """
     src_iris, dst_iris = _iris(src_lab, src_region), _iris(dst_lab, dst_region)
     if src_iris.sum() < 3:
@@ -282,7 +281,6 @@ def _match_irises(
         # so a friend's blue eyes went brown-grey on a blue-eyed stranger, even on their own face shrunk (swapped
         # onto itself at 45-90 px, matt_damon/img30.jpg kept 0.39-0.54 of its blue; now 0.95-1.0).
         src_around, dst_around = (_around_eyes(region) for region in (src_region, dst_region))
-        own_b = own_lab[..., 2]
         bluer_by = (float(dst_lab[..., 2][dst_around].mean()) - float(np.median(dst_lab[..., 2][skin]))) - (
             float(own_b[src_around].mean()) - float(np.median(own_b[skin]))
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import cv2
@@ -121,20 +121,30 @@ def best_source(faces: Sequence[Face], target: Face | None = None) -> Source:
             # A photo with the target's expression and head turn needs the least warping and reads as that face.
             mismatch, mirrored[index] = expression.posed_like(wanted, traits.expression_of(face))
             score -= mismatch
-        if target is not None and "feature_darkness" in face.quality and "feature_darkness" in target.quality:
-            darker = float(face.quality["feature_darkness"]) - float(target.quality["feature_darkness"])
-            score -= DARKER_FEATURES_COST * max(0.0, darker)
         if target is not None:
-            gaze = float(face.quality.get("gaze", 0.0)) * (-1.0 if mirrored[index] else 1.0)
-            looks_off = abs(gaze - float(target.quality.get("gaze", 0.0))) - GAZE_FREE
-            score -= GAZE_COST * max(0.0, looks_off)
-        if target is not None and "lipstick" in face.quality and "lipstick" in target.quality:
-            excess = float(face.quality["lipstick"]) - float(target.quality["lipstick"]) - fit.MAKEUP_MARGIN
-            score -= LIPSTICK_COST * max(0.0, excess)
+            score -= _look_costs(face.quality, target.quality, mirrored[index])
         return (usable, score, size)
 
     best = max(range(len(faces)), key=rank)
     return Source(best, mirrored[best])
+
+
+def _look_costs(photo: Mapping[str, float], target: Mapping[str, float], mirrored: bool) -> float:
+    """Return what a friend photo's look costs on ``target`` (quality keys of both): darker features, eyes looking
+    aside, lipstick; a signal either face lacks costs nothing."""
+
+    def beyond(key: str, margin: float = 0.0) -> float:
+        if key not in photo or key not in target:
+            return 0.0
+        return max(0.0, float(photo[key]) - float(target[key]) - margin)
+
+    gaze = float(photo.get("gaze", 0.0)) * (-1.0 if mirrored else 1.0)
+    looks_off = max(0.0, abs(gaze - float(target.get("gaze", 0.0))) - GAZE_FREE)
+    return (
+        DARKER_FEATURES_COST * beyond("feature_darkness")
+        + GAZE_COST * looks_off
+        + LIPSTICK_COST * beyond("lipstick", fit.MAKEUP_MARGIN)
+    )
 
 
 def answer_box(face: Face, image_size: tuple[int, int]) -> tuple[float, float, float, float]:
