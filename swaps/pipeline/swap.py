@@ -410,12 +410,18 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     bearded = float(source.quality.get("beard", 0.0)) >= BEARDED_SOURCE
     if bearded:
         lower = 1.0
+    # A friend's closed lips stretched open around a kept open mouth came out smeared and lumpy, or pursed over the
+    # stranger's teeth; a bearded friend's brought beard hairs with them, white specks around the mouth
+    # (jack_dorsey/img62.jpg on a 51 px face). There the lips and the lower face are the target's, from
+    # LOWER_FACE_FROM_PX: on smaller faces the mouth is much of who the friend is. Paired tests of the blind swaps it
+    # changed (rendered both ways, side by side, order shuffled, two viewers each): for bearded friends 4:1 and 4:1;
+    # for every friend 13:5 and 15:3 (18 open mouths of our crowds, 48-128 px; where the old won, the new mouth was
+    # the stranger's own, odd in the photo itself). The bench's one cost: jeff_bezos on sundar_pichai's own open-mouthed
+    # portrait, the portrait's own person in the room, is nearest that person from 56 px.
+    lips = keep_mouth and face_size >= LOWER_FACE_FROM_PX
+    if lips:
+        lower = 1.0
     if lower > 0.0:
-        # A bearded friend's lips stretched open around a kept open mouth brought beard hairs with them: white specks
-        # around a smeared mouth (jack_dorsey/img62.jpg on a 51 px face). There the lips are the target's, from
-        # LOWER_FACE_FROM_PX: on smaller faces the mouth is much of who the friend is. In a paired test of the 5 blind
-        # swaps it changed (rendered both ways, side by side, order shuffled), two viewers each preferred it 4:1.
-        lips = bearded and keep_mouth and face_size >= LOWER_FACE_FROM_PX
         alpha_big *= 1.0 - lower * _lower_face_kept(shape, local_dst[:68], local_target[:68], big_size, lips=lips)
     # Whatever covers the target's face stays in front of the friend's.
     alpha_big *= 1.0 - occlusion.occluder_mask(big, local_target[:68], local_target)
