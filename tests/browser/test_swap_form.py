@@ -132,6 +132,8 @@ def test_swap_form_fits_pins_rerolls_and_warns(browser_server, new_page, data_di
     # Pin Mark by clicking a face nobody takes: the panel lists who may go there, with the fit.
     if mark not in ticked:
         page.check(f'input[name="identities"][value="{mark}"]')
+    # The preview answers each change: click only on the placement the page shows once it has settled.
+    expect(page.locator("#swap-form")).not_to_have_class(re.compile(r"\bis-busy\b"))
     face_id = str(free_face_for(page, mark))
     page.locator(f'.host-box[data-face="{face_id}"]').click()
     panel = page.locator("#face-panel")
