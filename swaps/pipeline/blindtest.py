@@ -75,11 +75,19 @@ def make(
     count: int | None = None,
     seed: int = 0,
     difficulty: str = "normal",
+    each_friend_once: bool = False,
 ) -> dict[str, Any]:
-    """Swap friends into each crowd and write shuffled numbered crops (half swapped, half untouched) and the key."""
+    """Swap friends into each crowd and write shuffled numbered crops (half swapped, half untouched) and the key.
+
+    With ``each_friend_once`` a friend hidden in one crowd is not hidden in the next ones: in the game a friend is
+    hidden once per crowd photo, while the same face in several crops of one grid tells a viewer it was pasted.
+    """
     paths = cli._paths(friend_paths)
     members = cli.friends_from_photos(paths)
     friends = {label: [face for _, face in items] for label, items in members.items()}
+    # Each placement is checked against everyone of the room, whoever may still be hidden.
+    room = {label: np.array([face.embedding for face in found]) for label, found in friends.items()}
+    hidden: set[Any] = set()
     items: list[dict[str, Any]] = []
     for crowd_path in crowd_paths:
         crowd_rgb = images.load_image(crowd_path)
@@ -88,12 +96,15 @@ def make(
         result = hiding.hide_friends(
             crowd_rgb,
             crowd,
-            friends,
+            {label: found for label, found in friends.items() if label not in hidden},
             lambda label, index: images.load_image(members[int(str(label))][index][0]),
             count=count,
             seed=seed,
             difficulty=difficulty,
+            room=room,
         )
+        if each_friend_once:
+            hidden.update(h.identity for h in result.hidden)
         shown = images.load_image(images.encode_jpeg(result.image, quality=JPEG_QUALITY))
         used = {h.target for h in result.hidden}
         for h in result.hidden:
@@ -175,6 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     command.add_argument("--count", type=int, default=None, help="friends per crowd (default: all that fit)")
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--difficulty", choices=fit.DIFFICULTIES, default="normal")
+    command.add_argument(
+        "--each-friend-once",
+        action="store_true",
+        help="hide each friend in one crowd only (as in the game: the same face in several crops gives it away)",
+    )
     command = sub.add_parser("score", help="score a viewer's picks")
     command.add_argument("out", type=Path)
     command.add_argument("picks", help='comma-separated crop numbers the viewer thinks were swapped, e.g. "3,7,12"')
@@ -182,7 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "make":
             result = make(
-                args.out, [args.friends], args.crowds, count=args.count, seed=args.seed, difficulty=args.difficulty
+                args.out,
+                [args.friends],
+                args.crowds,
+                count=args.count,
+                seed=args.seed,
+                difficulty=args.difficulty,
+                each_friend_once=args.each_friend_once,
             )
         else:
             result = score(args.out, args.picks)
