@@ -408,8 +408,6 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     # The target's own skin around the mouth: its stubble or bare upper lip, not the friend's beard.
     lower = float(np.clip((face_size - LOWER_FACE_FROM_PX) / (LOWER_FACE_FULL_PX - LOWER_FACE_FROM_PX), 0.0, 1.0))
     bearded = float(source.quality.get("beard", 0.0)) >= BEARDED_SOURCE
-    if bearded:
-        lower = 1.0
     # A friend's closed lips stretched open around a kept open mouth came out smeared and lumpy, or pursed over the
     # stranger's teeth; a bearded friend's brought beard hairs with them, white specks around the mouth
     # (jack_dorsey/img62.jpg on a 51 px face). There the lips and the lower face are the target's, from
@@ -419,7 +417,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     # the stranger's own, odd in the photo itself). The bench's one cost: jeff_bezos on sundar_pichai's own open-mouthed
     # portrait, the portrait's own person in the room, is nearest that person from 56 px.
     lips = keep_mouth and face_size >= LOWER_FACE_FROM_PX
-    if lips:
+    if bearded or lips:
         lower = 1.0
     if lower > 0.0:
         alpha_big *= 1.0 - lower * _lower_face_kept(shape, local_dst[:68], local_target[:68], big_size, lips=lips)
