@@ -83,6 +83,16 @@ STILL_FACE_WEIGHT = 0.2
 # (current code: 0.91 of looks against 0.57); from 48 px the difference predicted nothing (see the README).
 DARKER_FEATURES_MARGIN = 8.0
 DARKER_FEATURES_WEIGHT = 0.015
+# Skin tones (traits.describe) further apart than SKIN_TONE_VETO never share a face; beyond the margin they cost up to
+# 0.4 of plausibility. A face under traits.SKIN_TONE_MIN_PX has its tone from the whites of the photo's faces pooled
+# (traits.pool_skin_tone): that reads a face in shadow darker, and tells 0.92-0.96 (jeff_bezos, leonardo_dicaprio)
+# from 1.1 no better than noise, so it has the wider margin. Read so, over 393 scored blind swaps on such faces, the
+# nine whose friend was more than 0.35 lighter were caught in 18 of 18 looks (Tony_Blair on 15.jpg's Black man,
+# george_clooney, jack_dorsey and Arnold_Schwarzenegger on 17.jpg's brown faces), those 0.1-0.35 lighter in 0.68 of
+# looks (30 swaps), the rest in 0.60.
+SKIN_TONE_VETO = 0.35
+SKIN_TONE_MARGIN = 0.08
+POOLED_SKIN_TONE_MARGIN = 0.2
 
 
 @dataclass
@@ -210,9 +220,10 @@ def pair_fit(
     if "skin_tone" in mine and "skin_tone" in theirs:
         # Fair skin reads 0.8-1.3 under any light, the darkest shared face 0.68 (see traits.describe).
         delta = abs(min(mine["skin_tone"], 1.1) - min(theirs["skin_tone"], 1.1))
-        if delta > 0.35:
+        if delta > SKIN_TONE_VETO:
             vetoes.append("skin tone too different")
-        penalties.append((float(np.clip((delta - 0.08) / 0.3, 0.0, 1.0)) * 0.4, "skin tone differs"))
+        margin = SKIN_TONE_MARGIN if face_size(target) >= traits.SKIN_TONE_MIN_PX else POOLED_SKIN_TONE_MARGIN
+        penalties.append((float(np.clip((delta - margin) / 0.3, 0.0, 1.0)) * 0.4, "skin tone differs"))
     if mine.get("glasses", 0.0) >= 0.75 and theirs.get("glasses", 0.0) < 0.5:
         penalties.append((0.12, "friend wears glasses"))
     mismatch, has_open = best_expression_mismatch(friend, target)

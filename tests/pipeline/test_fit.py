@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.pipeline import faces, fit, gender, hiding, images, masks, matching, youth
+from swaps.pipeline import faces, fit, gender, hiding, images, masks, matching, traits, youth
 
 WOMEN = ("angelina_jolie", "jennifer_aniston", "scarlett_johansson", "marissa_mayer", "katy_perry")
 MEN_IN_CROWD = ("mark_zuckerberg", "jack_dorsey", "elon_musk", "jeff_bezos")
@@ -209,6 +209,30 @@ def test_a_friend_with_darker_brows_and_eyes_fits_a_small_face_worse(crowd_faces
         kept = fit.pair_fit(bezos, dark).score
         monkeypatch.setattr(fit, "DARKER_FEATURES_WEIGHT", 0.0)
         assert fit.pair_fit(bezos, dark).score == pytest.approx(kept)
+
+
+def test_a_small_face_reads_its_skin_tone_from_the_photos_pooled_whites(crowd_faces, friend_faces) -> None:
+    # Under traits.SKIN_TONE_MIN_PX a face's own whites blur into its skin and read it fair: a fair friend went on a
+    # Black man's 40 px face and every blind viewer caught it. selfie-many-people.jpg at half size stands in for a
+    # crowd: six faces of 39-88 px, the man at the top right dark-skinned, the others fair.
+    rgb, _ = crowd_faces["selfie-many-people.jpg"]
+    small = np.ascontiguousarray(cv2.resize(rgb, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+    found = [face for face in faces.detect_faces(small, min_face_px=faces.HOST_MIN_SIZE_PX) if face.embedded]
+    hiding.annotate_missing(small, found)
+    under = [face for face in found if fit.face_size(face) < traits.SKIN_TONE_MIN_PX]
+    assert len(under) >= 4 and all("skin_tone" in face.quality for face in under)
+    dark = max(found, key=lambda face: face.box[0] + face.box[2] - face.box[1])  # the top right
+    others = [face for face in found if face is not dark]
+    assert dark.quality["skin_tone"] < min(face.quality["skin_tone"] for face in others) - 0.2
+    # A fair friend never goes on the dark face and is not refused the fair ones for their skin.
+    clooney = fit.profile(_friends(friend_faces, ("george_clooney",))["george_clooney"])
+    assert "skin tone too different" in fit.pair_fit(clooney, dark).reasons
+    for face in others:
+        assert "skin tone too different" not in fit.pair_fit(clooney, face).reasons
+    # A face alone has nothing to pool with: no tone rather than a wrong one.
+    alone = faces.Face(box=dark.box, landmarks=dark.landmarks, embedding=dark.embedding, quality={"size": 40.0})
+    hiding.annotate_missing(small, [alone])
+    assert "skin_l" in alone.quality and "skin_tone" not in alone.quality
 
 
 def test_difficulty_sets_the_smallest_face(crowd_faces, friend_faces) -> None:
