@@ -42,8 +42,8 @@ class Result:
 
 
 def annotate_missing(rgb: np.ndarray, found: Sequence[Face]) -> None:
-    """Add the look and expression traits to the faces of ``rgb`` that do not have them yet."""
-    missing = [face for face in found if "expr_mouth_open" not in face.quality]
+    """Add the look and expression traits to the faces of ``rgb`` that do not have them, or have an older reading."""
+    missing = [face for face in found if not traits.is_current(face.quality)]
     if missing:
         traits.annotate(rgb, missing)
 
@@ -78,7 +78,7 @@ def hide_friends(
 
     for key, found in friends.items():
         for index, face in enumerate(found):
-            if "expr_mouth_open" not in face.quality:
+            if not traits.is_current(face.quality):
                 traits.annotate(photo(key, index), [face])
     height, width = crowd_rgb.shape[:2]
     placement = matching.place(

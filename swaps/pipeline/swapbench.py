@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import detection, faces, hiding, images, matching, quality, swap
+from . import detection, faces, hiding, images, matching, quality, swap, traits
 
 
 def _line(label: str, value: str) -> None:
@@ -128,7 +128,7 @@ def recognisable_sizes(
     friends: dict[str, list[faces.Face]] = {person: [face for _, face in items] for person, items in people.items()}
     for items in people.values():
         for photo, face in items:
-            if "expr_mouth_open" not in face.quality:
+            if not traits.is_current(face.quality):
                 hiding.annotate_missing(images.load_image(photo), [face])
     targets: list[tuple[np.ndarray, faces.Face, str | None]] = []
     crowd_paths = [data / "crowds" / name for name in ("group-cc0.jpg", "selfie-many-people.jpg", "couple.jpg")]

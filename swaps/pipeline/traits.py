@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -28,6 +28,10 @@ TRAIT_KEYS = (
     "feature_darkness",
     "child",
 )
+# What annotate reads, versioned: a face annotated by another version is read again (hiding.annotate_missing), and
+# the app keeps the new reading (swaps.services.swaps). Version 2: pooled skin tones (pool_skin_tone).
+VERSION = 2
+VERSION_KEY = "traits_version"
 # Brows (grown by this many px at TEXTURE_SIZE) and eyes: how dark a face's features are against its skin.
 BROWS_GROW = 2
 # Below this face size the whites of the eyes are a pixel or two and blur into the skin: one face's estimate reads
@@ -149,11 +153,18 @@ def _tone(skin_l: float, white: float) -> float:
     return float(np.clip(skin_l / max(white, 1.0), 0.3, 1.5))
 
 
+def is_current(quality: Mapping[str, object]) -> bool:
+    """Return whether ``quality`` holds the look and expression as this version of annotate reads them."""
+    return quality.get(VERSION_KEY) == VERSION
+
+
 def annotate(rgb: np.ndarray, found: Sequence[Face]) -> None:
     """Add the look and the expression of every face in ``found`` (detected in ``rgb``) to its quality."""
     for face in found:
+        face.quality.pop("skin_tone", None)  # a small face's is pooled again below
         face.quality.update(describe(rgb, face))
         face.quality.update(expression.read(face.landmarks).as_quality())
+        face.quality[VERSION_KEY] = VERSION
     pool_skin_tone(found)
 
 

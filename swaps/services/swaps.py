@@ -21,15 +21,13 @@ from rooms.models import Face, Identity, ProcessingStatus, Room
 from rooms.services.identities import lock_room
 from rooms.services.uploads import read_stored_rgb
 from swaps.models import CrowdFace, CrowdPhoto, Swap, new_share_token
-from swaps.pipeline import disguise, hiding, images
+from swaps.pipeline import disguise, hiding, images, traits
 from swaps.pipeline import swap as pipeline_swap
 from swaps.services import placement
 
 PREVIEW_SIZE = (1200, 630)  # Open Graph's recommended link-preview size
 RESULT_JPEG_QUALITY = 90
 FAILED_MESSAGE = "The swap failed. Retry, or start a new version."
-# A stored face whose quality has this key carries its look and expression (rooms.services.faces.find_faces).
-TRAITS_MARK = "expr_mouth_open"
 
 
 def swappable_identities(room: Room) -> QuerySet[Identity]:
@@ -311,12 +309,13 @@ def run_swap(job: Job, progress: Progress) -> dict:
 
 
 def _store_new_traits(inputs: placement.Inputs) -> None:
-    """Keep the look and expression the swap read for faces stored before they were (the form's fits use them)."""
+    """Keep the look and expression the swap read for faces stored without them, or with an older reading (the
+    form's fits use them; rooms.services.faces.find_faces reads them for new photos)."""
     pairs = list(zip(inputs.hosts, inputs.targets, strict=True))
     for pk, rows in inputs.rows.items():
         pairs += list(zip(rows, inputs.friends[pk], strict=True))
     for row, face in pairs:
-        if TRAITS_MARK not in (row.quality or {}) and TRAITS_MARK in face.quality:
+        if not traits.is_current(row.quality or {}) and traits.is_current(face.quality):
             type(row).objects.filter(pk=row.pk).update(quality=type(row).fields_from_pipeline(face)["quality"])
 
 

@@ -10,7 +10,7 @@ from crowdswap.jobs.models import Job
 from rooms.models import Face, Photo, ProcessingStatus, Room
 from rooms.services import albums, photos
 from rooms.services import rooms as rooms_services
-from swaps.pipeline import fit
+from swaps.pipeline import fit, traits
 from tests.rooms.photos import abandon_job, run_queued_jobs, storage_files, upload
 
 pytestmark = pytest.mark.usefixtures("media")
@@ -192,4 +192,5 @@ def test_found_faces_store_their_look_and_expression(room, small_photos, face_mo
     for key in ("masculine", "child", "skin_l", "lipstick", "glasses", "expr_mouth_open", "expr_smile", "expr_yaw"):
         assert key in face.quality, key
     assert face.quality["masculine"] > 0.5 and face.quality["child"] < fit.CHILD_LOOK
+    assert traits.is_current(face.quality)  # a swap does not read it again
     assert face.to_pipeline().quality == face.quality  # what the fit reads

@@ -18,7 +18,7 @@ from crowdswap.lib.errors import ServiceError
 from rooms.models import Identity
 from rooms.services import photos
 from swaps.models import CrowdFace, CrowdPhoto, Swap
-from swaps.pipeline import matching
+from swaps.pipeline import matching, traits
 from swaps.services import crowds, placement
 from swaps.services import swaps as swaps_services
 from tests.rooms.photos import run_queued_jobs, small_jpeg, upload
@@ -175,6 +175,24 @@ def test_a_crowd_of_men_gets_only_the_men_among_the_friends(host_client, men_roo
     body = host_client.get(reverse("api-swap", args=[room.pk, swap.pk])).json()
     assert sorted(u["name"] for u in body["unplaced"]) == ["Angie", "Jen"]
     assert [f["name"] for f in body["friends"]] == ["Mark"]
+
+
+def test_faces_read_by_an_older_version_are_read_again_and_kept_by_the_swap(host_client, men_room):
+    # A crowd and photos stored before the look's reading changed (pooled skin tones, traits.VERSION 2) carry no
+    # version: the swap reads them again, and keeps the new reading for the form's fits.
+    room, crowd, friends = men_room
+    stored = [*crowd.faces.all(), *friends["Mark"].faces.all()]
+    for face in stored:
+        face.quality = {key: value for key, value in face.quality.items() if key != traits.VERSION_KEY}
+        face.save(update_fields=["quality"])
+    choice = {"crowd": crowd.pk, "identities": [friends["Mark"].pk], "difficulty": "medium"}
+    host_client.post(reverse("swaps:swap-start", args=[room.pk]), choice)
+    (job,) = run_queued_jobs("swap")
+    assert job.status == Job.Status.DONE
+    hosts = [face for face in stored if not hasattr(face, "can_host") or face.can_host]
+    for face in hosts:
+        face.refresh_from_db()
+        assert traits.is_current(face.quality) and "eye_white" in face.quality, face.pk
 
 
 def test_a_pin_is_honoured_and_a_pin_below_the_floor_is_refused(host_client, men_room):
