@@ -229,6 +229,22 @@ def test_a_small_face_reads_its_skin_tone_from_the_photos_pooled_whites(crowd_fa
     assert "skin tone too different" in fit.pair_fit(clooney, dark).reasons
     for face in others:
         assert "skin tone too different" not in fit.pair_fit(clooney, face).reasons
+    # A pooled tone vetoes from a smaller gap than a face's own (blind viewers caught 0.29-0.31 in almost every look),
+    # and costs only beyond a wider margin (it reads a face in shadow darker).
+    fair = max(under, key=lambda face: face.quality["skin_tone"])
+    _, couple = crowd_faces["couple.jpg"]
+    large = max(couple, key=fit.face_size)
+    assert fit.face_size(large) >= traits.SKIN_TONE_MIN_PX
+    own_tone = min(clooney.look["skin_tone"], 1.1)
+    for gap, pooled_veto, own_veto in ((0.31, True, False), (0.25, False, False), (0.4, True, True)):
+        verdicts = []
+        for face in (fair, large):
+            toned = faces.Face(
+                box=face.box, landmarks=face.landmarks, embedding=face.embedding, quality=dict(face.quality)
+            )
+            toned.quality["skin_tone"] = own_tone - gap
+            verdicts.append("skin tone too different" in fit.pair_fit(clooney, toned).reasons)
+        assert verdicts == [pooled_veto, own_veto], gap
     # Faces read before tones were pooled (no version, no tone) are read again: the app's stored crowds.
     for face in found:
         face.quality = {
