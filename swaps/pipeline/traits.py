@@ -36,7 +36,7 @@ VERSION_KEY = "traits_version"
 BROWS_GROW = 2
 # Below this face size the whites of the eyes are a pixel or two and blur into the skin: one face's estimate reads
 # lighter than the face is (shrunk from portraits to 40 px, 24 of 42 dark faces still read under 0.85). Smaller faces
-# take their tone from the whites of all the photo's faces pooled (see annotate).
+# take their tone from the whites of all the photo's faces pooled (see pool_skin_tone).
 SKIN_TONE_MIN_PX = 80.0
 # The pooled whites: the median of at least POOL_MIN_FACES faces whose whites show (open eyes, no glasses). From
 # OWN_TONE_FROM_PX up to SKIN_TONE_MIN_PX a face's own whites weigh more and more (0 to 1), so the tone does not jump
