@@ -42,10 +42,15 @@ class Result:
 
 
 def annotate_missing(rgb: np.ndarray, found: Sequence[Face]) -> None:
-    """Add the look and expression traits to the faces of ``rgb`` that do not have them, or have an older reading."""
+    """Add the look and expression traits to the faces of ``rgb`` that do not have them, or have an older reading.
+
+    ``found`` should be all the photo's faces: the small faces' skin tones are pooled over them (traits.pool_skin_tone),
+    also when some were read apart.
+    """
     missing = [face for face in found if not traits.is_current(face.quality)]
     if missing:
         traits.annotate(rgb, missing)
+    traits.pool_skin_tone(found)
 
 
 def hide_friends(

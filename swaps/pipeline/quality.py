@@ -139,10 +139,12 @@ def measure(
 
 
 def scaled(face: faces.Face, factor: float) -> faces.Face:
-    """Return ``face`` as it is in its photo resized by ``factor`` (box, landmarks and size scaled)."""
+    """Return ``face`` as it is in its photo resized by ``factor`` (box, landmarks and size scaled; its look, read at
+    the old size, marked to be read again: hiding.annotate_missing)."""
     left, top, width, height = face.box
     box = (round(left * factor), round(top * factor), max(1, round(width * factor)), max(1, round(height * factor)))
     quality = {**face.quality, "size": float(face.quality.get("size", width)) * factor}
+    quality.pop(traits.VERSION_KEY, None)
     mesh = None if face.mesh is None else face.mesh * factor
     return faces.Face(box=box, landmarks=face.landmarks * factor, embedding=face.embedding, quality=quality, mesh=mesh)
 

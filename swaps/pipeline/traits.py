@@ -36,7 +36,7 @@ VERSION_KEY = "traits_version"
 BROWS_GROW = 2
 # Below this face size the whites of the eyes are a pixel or two and blur into the skin: one face's estimate reads
 # lighter than the face is (shrunk from portraits to 40 px, 24 of 42 dark faces still read under 0.85). Smaller faces
-# take their tone from the whites of all the photo's faces pooled (see pool_skin_tone).
+# take their tone from the whites of the photo's faces pooled, when at least POOL_MIN_FACES show (pool_skin_tone).
 SKIN_TONE_MIN_PX = 80.0
 # The pooled whites: the median of at least POOL_MIN_FACES faces whose whites show (open eyes, no glasses). From
 # OWN_TONE_FROM_PX up to SKIN_TONE_MIN_PX a face's own whites weigh more and more (0 to 1), so the tone does not jump
@@ -161,39 +161,44 @@ def is_current(quality: Mapping[str, object]) -> bool:
 def annotate(rgb: np.ndarray, found: Sequence[Face]) -> None:
     """Add the look and the expression of every face in ``found`` (detected in ``rgb``) to its quality."""
     for face in found:
-        face.quality.pop("skin_tone", None)  # a small face's is pooled again below
+        face.quality.pop("skin_tone", None)  # a small face's is pooled again below, if it can be
         face.quality.update(describe(rgb, face))
         face.quality.update(expression.read(face.landmarks).as_quality())
         face.quality[VERSION_KEY] = VERSION
     pool_skin_tone(found)
 
 
+def _whites_show(quality: Mapping[str, float]) -> bool:
+    """Return whether a face's eye whites were read: open eyes, no glasses (their glare or frames are not whites)."""
+    return (
+        "eye_white" in quality
+        and quality.get("glasses", 0.0) < 0.5
+        and quality.get("eye_darkness", 0.0) >= masks.EYES_SHUT_DARKNESS
+    )
+
+
 def pool_skin_tone(found: Sequence[Face]) -> None:
-    """Give the faces too small for their own skin tone one read against the whites of the photo's faces pooled.
+    """Give the faces of ``found`` (all of one photo) too small for their own skin tone one read against the whites
+    of those faces pooled; fewer than POOL_MIN_FACES whites to pool leave them as they are.
 
     The faces of one photo share its light, so the median of their whites stands in for each small face's own: over
     our crowds it ranks the dark and brown faces under the fair ones (15.jpg's three Black faces, 40-52 px, read 0.71,
     0.77 and 0.88, its other faces 1.02-1.43; by their own whites the three read 1.02-1.32). A face in shadow reads
-    darker (0.78 for a fair one of 31 px), which is why fit.py allows such tones a wider margin.
+    darker (0.78 for a fair one of 31 px), which is why fit.py allows such tones a wider margin. From OWN_TONE_FROM_PX
+    a face whose own whites show weighs them in.
     """
-    whites = [
-        float(face.quality["eye_white"])
-        for face in found
-        if "eye_white" in face.quality
-        and face.quality.get("glasses", 0.0) < 0.5
-        and face.quality.get("eye_darkness", 0.0) >= masks.EYES_SHUT_DARKNESS
-    ]
+    whites = [float(face.quality["eye_white"]) for face in found if _whites_show(face.quality)]
     if len(whites) < POOL_MIN_FACES:
         return
     white = float(np.median(whites))
     for face in found:
         quality = face.quality
-        if "skin_l" not in quality or "skin_tone" in quality:
-            continue
+        size = float(quality.get("size", 0.0))
+        if "skin_l" not in quality or size >= SKIN_TONE_MIN_PX:
+            continue  # no skin read, or a tone of its own (describe)
         tone = _tone(float(quality["skin_l"]), white)
-        if "eye_white" in quality:
-            own = (float(quality.get("size", 0.0)) - OWN_TONE_FROM_PX) / (SKIN_TONE_MIN_PX - OWN_TONE_FROM_PX)
-            own = float(np.clip(own, 0.0, 1.0))
+        if _whites_show(quality):
+            own = float(np.clip((size - OWN_TONE_FROM_PX) / (SKIN_TONE_MIN_PX - OWN_TONE_FROM_PX), 0.0, 1.0))
             tone = own * _tone(float(quality["skin_l"]), float(quality["eye_white"])) + (1.0 - own) * tone
         quality["skin_tone"] = round(tone, 4)
 

@@ -230,28 +230,41 @@ def test_a_small_face_reads_its_skin_tone_from_the_photos_pooled_whites(crowd_fa
     for face in others:
         assert "skin tone too different" not in fit.pair_fit(clooney, face).reasons
     # A pooled tone vetoes from a smaller gap than a face's own (blind viewers caught 0.29-0.31 in almost every look),
-    # and costs only beyond a wider margin (it reads a face in shadow darker).
+    # and costs only beyond a wider margin (it reads a face in shadow darker): 0.25 apart costs 0.4 * 0.05 / 0.3 of
+    # plausibility there, 0.4 * 0.17 / 0.3 on a face's own tone.
     fair = max(under, key=lambda face: face.quality["skin_tone"])
     _, couple = crowd_faces["couple.jpg"]
     large = max(couple, key=fit.face_size)
     assert fit.face_size(large) >= traits.SKIN_TONE_MIN_PX
     own_tone = min(clooney.look["skin_tone"], 1.1)
+
+    def toned(face: faces.Face, gap: float) -> faces.Face:
+        quality = {**face.quality, "skin_tone": own_tone - gap}
+        return faces.Face(box=face.box, landmarks=face.landmarks, embedding=face.embedding, quality=quality)
+
     for gap, pooled_veto, own_veto in ((0.31, True, False), (0.25, False, False), (0.4, True, True)):
-        verdicts = []
-        for face in (fair, large):
-            toned = faces.Face(
-                box=face.box, landmarks=face.landmarks, embedding=face.embedding, quality=dict(face.quality)
-            )
-            toned.quality["skin_tone"] = own_tone - gap
-            verdicts.append("skin tone too different" in fit.pair_fit(clooney, toned).reasons)
+        verdicts = [
+            "skin tone too different" in fit.pair_fit(clooney, toned(face, gap)).reasons for face in (fair, large)
+        ]
         assert verdicts == [pooled_veto, own_veto], gap
-    # Faces read before tones were pooled (no version, no tone) are read again: the app's stored crowds.
+    for face, margin in ((fair, fit.POOLED_SKIN_TONE_MARGIN), (large, fit.SKIN_TONE_MARGIN)):
+        cost = fit.pair_fit(clooney, toned(face, 0.0)).score - fit.pair_fit(clooney, toned(face, 0.25)).score
+        assert cost == pytest.approx(0.7 * 0.4 * (0.25 - margin) / 0.3, abs=0.002)
+    # Faces read before tones were pooled (no version, a tone that is not theirs) are read again: the app's stored
+    # crowds. The one first read apart (a face alone has no tone) is pooled with the others when they are read.
+    read = [face.quality["skin_tone"] for face in found]
     for face in found:
-        face.quality = {
-            key: value for key, value in face.quality.items() if key not in (traits.VERSION_KEY, "skin_tone")
-        }
+        face.quality = {key: value for key, value in face.quality.items() if key != traits.VERSION_KEY}
+        face.quality["skin_tone"] = 1.5
+    first = min(under, key=lambda face: face.quality["size"])
+    hiding.annotate_missing(small, [first])
+    assert traits.is_current(first.quality) and "skin_tone" not in first.quality
     hiding.annotate_missing(small, found)
-    assert all(traits.is_current(face.quality) and "skin_tone" in face.quality for face in found)
+    assert all(traits.is_current(face.quality) for face in found)
+    assert [face.quality["skin_tone"] for face in found] == pytest.approx(read)
+    traits.annotate(small, [first])  # read apart again, as the swap reads a friend's face: the others are current
+    hiding.annotate_missing(small, found)
+    assert first.quality["skin_tone"] == pytest.approx(read[found.index(first)])
     # A face alone has nothing to pool with: no tone rather than a wrong one.
     alone = faces.Face(box=dark.box, landmarks=dark.landmarks, embedding=dark.embedding, quality={"size": 40.0})
     hiding.annotate_missing(small, [alone])
