@@ -18,6 +18,7 @@ from crowdswap.jobs.models import Job
 from crowdswap.lib.errors import ServiceError
 from crowdswap.lib.files import delete_files
 from rooms.models import Face, Identity, ProcessingStatus, Room
+from rooms.services.faces import store_quality
 from rooms.services.identities import lock_room
 from rooms.services.uploads import read_stored_rgb
 from swaps.models import CrowdFace, CrowdPhoto, Swap, new_share_token
@@ -316,7 +317,7 @@ def _store_new_traits(inputs: placement.Inputs) -> None:
         pairs += list(zip(rows, inputs.friends[pk], strict=True))
     for row, face in pairs:
         if not traits.is_current(row.quality or {}) and traits.is_current(face.quality):
-            type(row).objects.filter(pk=row.pk).update(quality=type(row).fields_from_pipeline(face)["quality"])
+            store_quality(row, face)
 
 
 def swap_failed(job: Job, reason: str | None) -> None:

@@ -9,13 +9,15 @@ import io
 import time
 
 import pytest
+from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image, ImageOps
 
 from crowdswap.jobs.engine import enqueue
 from crowdswap.jobs.models import Job
 from crowdswap.lib.errors import ServiceError
-from rooms.models import Identity
+from rooms.models import Face, Identity
 from rooms.services import photos
 from swaps.models import CrowdFace, CrowdPhoto, Swap
 from swaps.pipeline import matching, traits
@@ -181,18 +183,54 @@ def test_faces_read_by_an_older_version_are_read_again_and_kept_by_the_swap(host
     # A crowd and photos stored before the look's reading changed (pooled skin tones, traits.VERSION 2) carry no
     # version: the swap reads them again, and keeps the new reading for the form's fits.
     room, crowd, friends = men_room
-    stored = [*crowd.faces.all(), *friends["Mark"].faces.all()]
+    stored = [*crowd.faces.filter(can_host=True), *friends["Mark"].faces.all()]
     for face in stored:
-        face.quality = {key: value for key, value in face.quality.items() if key != traits.VERSION_KEY}
+        old = {key: value for key, value in face.quality.items() if key not in (traits.VERSION_KEY, "eye_white")}
+        face.quality = {**old, "skin_tone": 0.3}  # as version 1 read it, and a tone that is not theirs
         face.save(update_fields=["quality"])
     choice = {"crowd": crowd.pk, "identities": [friends["Mark"].pk], "difficulty": "medium"}
     host_client.post(reverse("swaps:swap-start", args=[room.pk]), choice)
     (job,) = run_queued_jobs("swap")
     assert job.status == Job.Status.DONE
-    hosts = [face for face in stored if not hasattr(face, "can_host") or face.can_host]
-    for face in hosts:
+    for face in stored:
         face.refresh_from_db()
         assert traits.is_current(face.quality) and "eye_white" in face.quality, face.pk
+        assert face.quality.get("skin_tone") != 0.3, face.pk
+
+
+def test_read_traits_reads_the_stored_faces_of_an_older_version_again(men_room):
+    # After a deploy that changes the reading, `manage.py read_traits` brings stored crowds and friends' photos up to
+    # date before their next swap, so the form weighs what the job will. A photo whose file is gone is said and
+    # skipped; a second run has nothing left to read.
+    room, crowd, friends = men_room
+    stored = [*crowd.faces.filter(can_host=True), *Face.objects.filter(photo__room=room)]
+    stored = [face for face in stored if face.embedded]
+    now = {(type(face), face.pk): dict(face.quality) for face in stored}
+    for face in stored:
+        old = {key: value for key, value in face.quality.items() if key not in (traits.VERSION_KEY, "eye_white")}
+        face.quality = {**old, "skin_tone": 0.3}  # as version 1 read it, and a tone that is not theirs
+        face.save(update_fields=["quality"])
+    gone = friends["Jen"].faces.first().photo
+    default_storage.delete(gone.image.name)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("read_traits", stdout=out, stderr=err)
+    friend_faces = [face for face in stored if isinstance(face, Face)]
+    read_friends = [face for face in friend_faces if face.photo_id != gone.pk]
+    assert f"friends' photos: {len(read_friends)} faces of {len(read_friends)} photos read again" in out.getvalue()
+    assert f"crowd photos: {len(stored) - len(friend_faces)} faces of 1 photos read again" in out.getvalue()
+    assert f"could not read Photo {gone.pk}" in err.getvalue()
+    for face in stored:
+        face.refresh_from_db()
+        if isinstance(face, Face) and face.photo_id == gone.pk:
+            assert not traits.is_current(face.quality)
+            continue
+        # As read at upload, up to the stored landmarks' rounding (0.1 px).
+        before = now[(type(face), face.pk)]
+        assert traits.is_current(face.quality) and set(face.quality) == set(before), face.pk
+        assert face.quality.get("skin_tone", 0.0) == pytest.approx(before.get("skin_tone", 0.0), abs=0.02), face.pk
+    out = io.StringIO()
+    call_command("read_traits", stdout=out, stderr=io.StringIO())
+    assert "friends' photos: 0 faces of 0 photos" in out.getvalue() and "crowd photos: 0 faces of 0" in out.getvalue()
 
 
 def test_a_pin_is_honoured_and_a_pin_below_the_floor_is_refused(host_client, men_room):
