@@ -85,9 +85,10 @@ DARKER_FEATURES_MARGIN = 8.0
 DARKER_FEATURES_WEIGHT = 0.015
 # Skin tones (traits.describe) further apart than SKIN_TONE_VETO never share a face; beyond the margin they cost up to
 # 0.4 of plausibility. A face under traits.SKIN_TONE_MIN_PX has its tone from the whites of the photo's faces pooled
-# (traits.pool_skin_tone; from 64 px its own weigh in): that reads a face in shadow darker, and tells 0.92-0.96 (jeff_bezos, leonardo_dicaprio)
-# from 1.1 no better than noise, so it has the wider margin. Read so, over 405 scored blind swaps on such faces (sets
-# 11-66), those whose friend was more than 0.1 lighter were caught in 0.76 of looks (40 swaps), the rest in 0.60.
+# (traits.pool_skin_tone; from 64 px its own weigh in): that reads a face in shadow darker, and tells 0.92-0.96
+# (jeff_bezos, leonardo_dicaprio) from 1.1 no better than noise, so it has the wider margin. Read so, over 405 scored
+# blind swaps on such faces (sets 11-66), those whose friend was more than 0.1 lighter were caught in 0.76 of looks
+# (40 swaps), the rest in 0.60.
 # The ten unique pairs more than 0.28 lighter were caught in 35 of 48 looks: every look for Tony_Blair on 15.jpg's
 # Black man, george_clooney, jack_dorsey, Arnold_Schwarzenegger and Vladimir_Putin (0.29) on 17.jpg's brown faces,
 # mark_zuckerberg on a 31 px face of 2008_002079.jpg (0.30); 1 of 4 for Gerhard_Schroeder on 15.jpg's Black man
