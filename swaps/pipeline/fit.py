@@ -197,6 +197,7 @@ def pair_fit(
     # Lookalike strangers sit at 0.55-0.65, unrelated faces at 0.8 and beyond.
     likeness = float(np.clip((0.85 - distance) / 0.3, 0.0, 1.0))
     mine, theirs = friend.look, target_look(target)
+    size = face_size(target)
     penalties: list[tuple[float, str]] = []
     vetoes: list[str] = []
 
@@ -219,13 +220,13 @@ def pair_fit(
         penalties.append((0.15 * max(0.0, theirs["beard"] - mine["beard"] - 0.25), "face has facial hair"))
     if "lipstick" in mine and "lipstick" in theirs:
         excess = max(0.0, mine["lipstick"] - theirs["lipstick"] - MAKEUP_MARGIN)
-        large = float(np.clip((face_size(target) - MAKEUP_FROM_PX) / (MAKEUP_FULL_PX - MAKEUP_FROM_PX), 0.0, 1.0))
+        large = float(np.clip((size - MAKEUP_FROM_PX) / (MAKEUP_FULL_PX - MAKEUP_FROM_PX), 0.0, 1.0))
         weight = MAKEUP_WEIGHT[0] + large * (MAKEUP_WEIGHT[1] - MAKEUP_WEIGHT[0])
         penalties.append((weight * excess, "makeup differs"))
     if "skin_tone" in mine and "skin_tone" in theirs:
         # Fair skin reads 0.8-1.3 under any light, the darkest shared face 0.68 (see traits.describe).
         delta = abs(min(mine["skin_tone"], 1.1) - min(theirs["skin_tone"], 1.1))
-        own = face_size(target) >= traits.SKIN_TONE_MIN_PX
+        own = size >= traits.SKIN_TONE_MIN_PX
         if delta > (SKIN_TONE_VETO if own else POOLED_SKIN_TONE_VETO):
             vetoes.append("skin tone too different")
         margin = SKIN_TONE_MARGIN if own else POOLED_SKIN_TONE_MARGIN
@@ -233,7 +234,6 @@ def pair_fit(
     if mine.get("glasses", 0.0) >= 0.75 and theirs.get("glasses", 0.0) < 0.5:
         penalties.append((0.12, "friend wears glasses"))
     mismatch, has_open = best_expression_mismatch(friend, target)
-    size = face_size(target)
     shut = theirs.get("eye_darkness", masks.EYES_SHUT_DARKNESS) < masks.EYES_SHUT_DARKNESS
     if shut and size >= EYES_SHUT_MIN_PX:
         # Every friend photo has open eyes: on a shut-eyed stranger they glowed, on glasses' glare the frames were
