@@ -30,6 +30,16 @@ SKIN_MASK_FULL_SPAN_PX = 60.0
 # Small faces are warped, coloured and cloned at this size (hull px) and shrunk back at the end: at 35 px a
 # triangle of the warp is a pixel or two and the blend smeared the face (issue 11: "grey, soft or smeared").
 WORK_FACE_PX = 160.0
+# On faces under EYE_DEFINITION_UNTIL_PX (hull px) the friend's eyes get an unsharp mask of this gain (blur sigma
+# EYE_DEFINITION_SIGMA px, at the photo's own size) once the face is back at that size: shrunk from the working size,
+# their lashes, lids and pupils ran together, and blind viewers named "smeared", "hazy", "grey, dead" eyes most. In a
+# paired test of the 19 swaps of 37-75 px it changed (rendered both ways, side by side in random order, two fresh
+# viewers) the sharpened eyes were preferred 14:5 and 13:6; the 5-6 losses were squinting eyes where the friend's
+# whites show under the lids, whose glint it brightens. Sharpening only the dark side (lashes, pupils) lost 1:17
+# and 7:11 against it. Softening the eyes instead lost every time (see the README).
+EYE_DEFINITION = 0.8
+EYE_DEFINITION_SIGMA = 0.7
+EYE_DEFINITION_UNTIL_PX = 80.0
 MAX_SUPERSAMPLE = 5.0
 # The source is shrunk to at most this multiple of the (working) target size first.
 SOURCE_OVERSAMPLE = 1.5
@@ -438,10 +448,20 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     )
     face_native = _target_light_and_colour(face_native, roi, alpha, face_size, teeth=mouth_native)
     face_native = _keep_target_skin(face_native, roi, alpha, dst_all - offset, tgt_all - offset, face_size, seed)
+    if face_size < EYE_DEFINITION_UNTIL_PX:
+        face_native = _define_eyes(face_native, (dst_all - offset)[:68], face_size)
     blended = face_native * alpha[..., None] + seen.astype(np.float32) * (1.0 - alpha[..., None])
     padded[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     height, width = canvas.shape[:2]
     return np.ascontiguousarray(padded[margin : margin + height, margin : margin + width])
+
+
+def _define_eyes(face: np.ndarray, landmarks: np.ndarray, face_size: float) -> np.ndarray:
+    """Return ``face`` (float RGB at the photo's size) with the eyes at ``landmarks`` sharpened (EYE_DEFINITION)."""
+    eyes = masks.features_mask((face.shape[0], face.shape[1]), landmarks, face_size * 0.03, masks.EYES) > 0
+    reach = masks.feather(eyes, max(0.5, face_size * 0.02))[..., None]
+    detail = face - cv2.GaussianBlur(face, (0, 0), EYE_DEFINITION_SIGMA)
+    return face + EYE_DEFINITION * reach * detail
 
 
 def _lower_face_kept(
