@@ -35,8 +35,8 @@ WORK_FACE_PX = 160.0
 # their lashes, lids and pupils ran together, and blind viewers named "smeared", "hazy", "grey, dead" eyes most. In a
 # paired test of the 19 swaps of 37-75 px it changed (rendered both ways, side by side in random order, two fresh
 # viewers) the sharpened eyes were preferred 14:5 and 13:6; the 5-6 losses were squinting eyes where the friend's
-# whites show under the lids, whose glint it brightens. Sharpening only the dark side (lashes, pupils) lost 1:17
-# and 7:11 against it. Softening the eyes instead lost every time (see the README).
+# whites show under the lids, whose glint it brightens (the whites' cap below takes them down). Sharpening only the
+# dark side (lashes, pupils) lost 1:17 and 7:11 against it. Softening the eyes instead lost every time (README).
 EYE_DEFINITION = 0.8
 EYE_DEFINITION_SIGMA = 0.7
 EYE_DEFINITION_UNTIL_PX = 80.0
@@ -467,7 +467,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
 def _cap_whites(
     face: np.ndarray, roi: np.ndarray, friend: np.ndarray, target: np.ndarray, face_size: float
 ) -> np.ndarray:
-    """Return ``face`` (float RGB at the photo's size) with the friend's eyes no lighter than the target's (WHITES_CAP).
+    """Return ``face`` (float RGB, the photo's size) with the friend's eyes no lighter than the target's (WHITES_MARGIN).
 
     ``friend`` and ``target`` are the 68 landmarks where the friend's face lies and of the target's own face in ``roi``.
     """
