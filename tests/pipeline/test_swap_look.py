@@ -386,6 +386,36 @@ def test_a_lipstick_shift_moves_the_lips_not_the_skin_the_outline_took_in() -> N
     assert lab_after[72:78, 40:80, 1].mean() < lab_before[72:78, 40:80, 1].mean() - 10
 
 
+def _teeth_after(friend_skin_lab, friend_teeth_lab, target_skin_lab) -> tuple[np.ndarray, np.ndarray]:
+    """Return the friend's teeth Lab before and after match_colour onto a plain target skin."""
+    from swaps.pipeline import colour
+
+    friend_lab = np.full((120, 120, 3), friend_skin_lab, np.float32)
+    mouth = np.zeros((120, 120), bool)
+    mouth[70:80, 40:80] = True
+    friend_lab[mouth] = (30, 15, 10)  # the mouth's dark inside
+    friend_lab[72:78, 44:76] = friend_teeth_lab  # and its lighter half, the teeth
+    friend = masks.from_lab(friend_lab)
+    target = np.clip(masks.from_lab(np.full((120, 120, 3), target_skin_lab, np.float32)) + 0.5, 0, 255)
+    result = colour.match_colour(friend, target.astype(np.uint8), ~mouth, 100.0, keep_colour=mouth.astype(np.float32))
+    return masks.to_lab(friend)[74:77, 50:70].mean(axis=(0, 1)), masks.to_lab(result)[74:77, 50:70].mean(axis=(0, 1))
+
+
+def test_a_cool_lit_friends_teeth_take_the_warm_crowds_light() -> None:
+    # A cool-lit photo's teeth (b* -12, its skin -8) kept their colour on a warm stranger (skin b* 20): "glowing
+    # lavender-white blobs", named in every look of two blind sets. They move with the skin now.
+    before, after = _teeth_after((60, 15, -8), (85, 5, -12), (60, 15, 20))
+    assert before[2] < -10 and after[2] > 10
+
+
+def test_a_warm_friends_teeth_keep_their_colour_on_a_paler_stranger() -> None:
+    # An orange-skinned friend photo's teeth, moved with the skin onto a paler stranger, turned teal; moving ordinary
+    # teeth with the skin made them "yellow-orange, blotchy" on warmer strangers (paired test). Both keep their colour.
+    for target_skin in ((60, 8, 12), (60, 25, 35)):
+        before, after = _teeth_after((60, 20, 30), (85, 3, 15), target_skin)
+        assert np.abs(after[1:] - before[1:]).max() < 1.5
+
+
 def test_both_eyes_stand_out_alike_from_the_skin_around_them() -> None:
     # A friend photo lit from one side: the shaded eye is about as light as its shaded lids. Shifted with the skin
     # around it, a pale friend's grey eyes on a tanned stranger came out one dark brown and one grey-green (blind test).
