@@ -455,9 +455,14 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     )
     face_native = _target_light_and_colour(face_native, roi, alpha, face_size, teeth=mouth_native)
     face_native = _keep_target_skin(face_native, roi, alpha, dst_all - offset, tgt_all - offset, face_size, seed)
+    # Where the friend's eyes lie, feathered: sharpened on small faces, then no lighter than the target's own.
+    friend_eyes = (
+        masks.features_mask((roi.shape[0], roi.shape[1]), (dst_all - offset)[:68], face_size * 0.03, masks.EYES) > 0
+    )
+    eyes_reach = masks.feather(friend_eyes, max(0.5, face_size * 0.02))
     if face_size < EYE_DEFINITION_UNTIL_PX:
-        face_native = _define_eyes(face_native, (dst_all - offset)[:68], face_size)
-    face_native = _cap_whites(face_native, roi, (dst_all - offset)[:68], (tgt_all - offset)[:68], face_size)
+        face_native = _define_eyes(face_native, eyes_reach)
+    face_native = _cap_whites(face_native, roi, friend_eyes, eyes_reach, (tgt_all - offset)[:68])
     blended = face_native * alpha[..., None] + seen.astype(np.float32) * (1.0 - alpha[..., None])
     padded[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     height, width = canvas.shape[:2]
@@ -465,30 +470,26 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
 
 
 def _cap_whites(
-    face: np.ndarray, roi: np.ndarray, friend: np.ndarray, target: np.ndarray, face_size: float
+    face: np.ndarray, roi: np.ndarray, friend_eyes: np.ndarray, reach: np.ndarray, target: np.ndarray
 ) -> np.ndarray:
     """Return ``face`` (float RGB, the photo's size) with the friend's eyes no lighter than the target's (WHITES_MARGIN).
 
-    ``friend`` and ``target`` are the 68 landmarks where the friend's face lies and of the target's own face in ``roi``.
+    ``friend_eyes`` is where the friend's eyes lie (``reach`` the same, feathered); ``target`` the target's own 68
+    landmarks in ``roi``.
     """
-    shape = (face.shape[0], face.shape[1])
-    own = masks.features_mask(shape, target, 0, masks.EYES) > 0
-    mine = masks.features_mask(shape, friend, face_size * 0.03, masks.EYES) > 0
-    if own.sum() < 4 or mine.sum() < 4:
+    own = masks.features_mask((face.shape[0], face.shape[1]), target, 0, masks.EYES) > 0
+    if own.sum() < 4 or friend_eyes.sum() < 4:
         return face
     lab = masks.to_lab(face)
     cap = float(np.percentile(masks.to_lab(roi)[..., 0][own], 95)) + WHITES_MARGIN
-    excess = np.maximum(lab[..., 0] - cap, 0.0) * masks.feather(mine, max(0.5, face_size * 0.02))
-    lab[..., 0] -= WHITES_PULL * excess
+    lab[..., 0] -= WHITES_PULL * np.maximum(lab[..., 0] - cap, 0.0) * reach
     return masks.from_lab(lab)
 
 
-def _define_eyes(face: np.ndarray, landmarks: np.ndarray, face_size: float) -> np.ndarray:
-    """Return ``face`` (float RGB at the photo's size) with the eyes at ``landmarks`` sharpened (EYE_DEFINITION)."""
-    eyes = masks.features_mask((face.shape[0], face.shape[1]), landmarks, face_size * 0.03, masks.EYES) > 0
-    reach = masks.feather(eyes, max(0.5, face_size * 0.02))[..., None]
+def _define_eyes(face: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """Return ``face`` (float RGB at the photo's size) sharpened where ``reach`` (0..1) says (EYE_DEFINITION)."""
     detail = face - cv2.GaussianBlur(face, (0, 0), EYE_DEFINITION_SIGMA)
-    return face + EYE_DEFINITION * reach * detail
+    return face + EYE_DEFINITION * reach[..., None] * detail
 
 
 def _lower_face_kept(
