@@ -53,7 +53,9 @@ def test_swapped_faces_have_the_sharpness_and_grain_of_the_face_before(hidden_in
     # Six in stadium.jpg (its faces of 36 px and more), one in group-cc0.jpg: its only face that can host (the
     # others are turned away, bowed or cut by the edge; the fit refuses them as the app does).
     assert len(sharp) == 7
-    assert 0.85 <= np.median(sharp) <= 1.18 and 0.85 <= np.median(grain) <= 1.18
+    # The issue's goal is 0.8-1.25. The grain's median was 0.90 while small faces' eyes were sharpened, which counted
+    # as grain; 0.83 without. Over the skin alone (features left out) it is 0.87 either way.
+    assert 0.85 <= np.median(sharp) <= 1.18 and 0.8 <= np.median(grain) <= 1.18
     assert min(sharp) >= 0.75 and max(sharp) <= 1.35
     assert min(grain) >= 0.7 and max(grain) <= 1.45
 
@@ -71,23 +73,37 @@ def test_swapped_faces_are_no_flatter_than_the_face_before(hidden_in_crowds) -> 
     assert min(ratios) >= 0.95 and np.median(ratios) >= 1.0
 
 
-def test_swapped_eyes_are_no_softer_than_the_eyes_they_replaced(hidden_in_crowds) -> None:
-    # Shrunk from the working size, a small face's lashes, lids and pupils ran together ("smeared", "grey, dead eyes",
-    # blind test): on stadium.jpg's 36-39 px faces the eyes' focus was 0.88-1.03 of the stranger's own. They are
-    # sharpened (swap.EYE_DEFINITION): 1.04-1.21 now, and group-cc0.jpg's 127 px face is not (1.18, 1.19 with the
-    # whites' cap).
+def test_swapped_eyes_are_neither_softer_nor_crisper_than_the_eyes_they_replaced(hidden_in_crowds) -> None:
+    # Shrunk from the working size, a small face's eyes once came out smeared (0.88-1.03 of the stranger's own focus
+    # on stadium.jpg's 36-39 px faces); sharpened, 1.04-1.21, their darks then stood out in blind sets. Now
+    # 0.87-1.01 there, and 1.27 on group-cc0.jpg's 127 px face.
     ratios = []
     for before, after, target, _, _ in hidden_in_crowds:
         eyes = masks.features_mask(before.shape[:2], target.landmarks[:68], target.quality["size"] * 0.04, masks.EYES)
         ratios.append(texture.sharpness(after, eyes) / texture.sharpness(before, eyes))
     assert len(ratios) == 7
-    assert min(ratios) >= 1.0 and max(ratios) <= 1.4
+    assert min(ratios) >= 0.85 and max(ratios) <= 1.3
+
+
+def test_swapped_eyes_are_no_darker_than_the_eyes_they_replaced(hidden_in_crowds) -> None:
+    # A friend's photo, sharper than the crowd's camera, put pupils, lashes and liner as black dots on a small face
+    # ("dark, smudged", "painted" eyes, blind sets). The darkest of the swapped eyes (2nd percentile) under the
+    # stranger's own darkest (5th): 6.0-20.8 L* on these seven swaps before the clamp, at most 0.9 with it.
+    deficit = []
+    for before, after, target, _, _ in hidden_in_crowds:
+        size = target.quality["size"]
+        eyes = masks.features_mask(before.shape[:2], target.landmarks[:68], size * 0.03, masks.EYES) > 0
+        own = masks.features_mask(before.shape[:2], target.landmarks[:68], 0, masks.EYES) > 0
+        darker = np.percentile(masks.to_lab(after)[..., 0][eyes], 2)
+        deficit.append(float(np.percentile(masks.to_lab(before)[..., 0][own], 5) - darker))
+    assert len(deficit) == 7
+    assert max(deficit) <= 2.0
 
 
 def test_swapped_eyes_are_no_lighter_than_the_eyes_they_replaced(hidden_in_crowds) -> None:
     # A friend's whites under a stranger's narrower lids glowed as white crescents (blind test). The lightest of the
     # swapped eyes (98th percentile) over the stranger's own (95th): without the cap up to 12.3 L* on stadium.jpg and
-    # 16.9 on group-cc0.jpg; with it at most 7.6 and 10.2.
+    # 16.9 on group-cc0.jpg; with it at most 4.9 and 10.2.
     excess = []
     for before, after, target, _, _ in hidden_in_crowds:
         size = target.quality["size"]
