@@ -37,11 +37,11 @@ WORK_FACE_PX = 160.0
 #   of 37-149 px it changed (rendered both ways, side by side in random order, two fresh viewers), both preferred it
 #   26:0 ("no glowing patches").
 # - no darker than their 5th percentile. A friend photo, sharper than the crowd's camera, put pupils, lashes and
-#   liner as black dots on a soft small face: blind viewers named "dark, smudged", "painted" and "made-up" eyes most,
-#   and on 45-59 px faces caught 15 of 16 swaps. The same blind sets rendered with the darks clamped (and without the
-#   unsharp mask the eyes had on faces under 80 px) were judged 60.4% right where the shipped render was 68.8% (96
-#   crops each, fresh viewers; README). Side by side, three viewers of four preferred the darker pupils: a judgement
-#   of which of two renders looks better is not the blind test's, whether a face stands out among untouched ones.
+#   liner as black dots on a soft small face: blind viewers named "dark, smudged", "painted" and "made-up" eyes most.
+#   The same four blind sets rendered with the darks clamped (and without the unsharp mask the eyes had on faces
+#   under 80 px) were judged 61.2% right, where the earlier render was 67.6% (188 crops each, eight fresh viewers
+#   each; README). Side by side, three viewers of four preferred the darker pupils: which of two renders looks
+#   better is not the blind test's question, whether a face stands out among untouched ones.
 WHITES_MARGIN = 5.0
 WHITES_PULL = 0.7
 MAX_SUPERSAMPLE = 5.0
