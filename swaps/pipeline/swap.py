@@ -38,8 +38,8 @@ WORK_FACE_PX = 160.0
 #   26:0 ("no glowing patches").
 # - no darker than their 5th percentile. A friend photo, sharper than the crowd's camera, put pupils, lashes and
 #   liner as black dots on a soft small face: blind viewers named "dark, smudged", "painted" and "made-up" eyes most.
-#   The same four blind sets rendered with the darks clamped (and without the unsharp mask the eyes had on faces
-#   under 80 px) were judged 61.2% right, where the earlier render was 67.6% (188 crops each, eight fresh viewers
+#   The same six blind sets rendered with the darks clamped (and without the unsharp mask the eyes had on faces
+#   under 80 px) were judged 60.9% right, where the earlier render was 66.2% (284 crops each, twelve fresh viewers
 #   each; README). Side by side, three viewers of four preferred the darker pupils: which of two renders looks
 #   better is not the blind test's question, whether a face stands out among untouched ones.
 WHITES_MARGIN = 5.0
