@@ -61,10 +61,10 @@ EYE_EVEN_MAX_SHIFT = 12.0
 # A friend's teeth keep their own colour (moved with the skin, an orange-skinned friend photo's teeth turned teal on a
 # paler stranger), unless they are bluer than this (b*, the median of the lighter half of the mouth's opening): then
 # the photo's light was cool, and they move with the skin's a* and b* like the rest of the face, but not past neutral
-# (0) where they were not already beyond it. A cool-lit friend photo's teeth were "glowing lavender-white blobs" in warm crowds, named in every look of
-# two blind sets; in a paired test of the swaps it changed (three, two fresh viewers), moved with the skin they were
-# preferred in 6 of 6 looks. Moving every friend's teeth with the skin was preferred 10:7 and 10:7 only: ordinary teeth
-# on a warmer stranger came out "yellow-orange, blotchy".
+# (0) where they were not already beyond it. A cool-lit friend photo's teeth were "glowing lavender-white blobs" in
+# warm crowds, named in every look of two blind sets; in a paired test of the swaps it changed (three, two fresh
+# viewers), moved with the skin they were preferred in 6 of 6 looks. Moving every friend's teeth with the skin was
+# preferred 10:7 and 10:7 only: ordinary teeth on a warmer stranger came out "yellow-orange, blotchy".
 TEETH_COOL_B = 0.0
 # A friend's lip redness over the skin is scaled to the target's, within these factors: bare lips still show some
 # colour, and a lipstick is never made redder than the friend's own lips.

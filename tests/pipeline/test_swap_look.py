@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.pipeline import expression, faces, fit, hiding, images, masks, quality, swap, texture, traits
+from swaps.pipeline import colour, expression, faces, fit, hiding, images, masks, quality, swap, texture, traits
 
 
 def _source(friend_faces, person: str, photo: str) -> tuple[np.ndarray, faces.Face]:
@@ -376,8 +376,6 @@ def test_a_small_face_takes_the_strangers_colour_not_the_friends_blush(crowd_fac
 def test_a_lipstick_shift_moves_the_lips_not_the_skin_the_outline_took_in() -> None:
     # The warped lip outline of a smiling friend also takes in skin above the mouth; the shift that takes a lipstick
     # toward the stranger's bare lips made that skin grey (a "moustache" the blind viewers caught on large faces).
-    from swaps.pipeline import colour
-
     skin_rgb, lipstick_rgb, bare_lips_rgb = (205, 160, 140), (200, 40, 60), (190, 120, 115)
     friend = np.full((120, 120, 3), skin_rgb, np.float32)
     target = np.full((120, 120, 3), skin_rgb, np.uint8)
@@ -397,8 +395,6 @@ def test_a_lipstick_shift_moves_the_lips_not_the_skin_the_outline_took_in() -> N
 
 def _teeth_after(friend_skin_lab, friend_teeth_lab, target_skin_lab) -> tuple[np.ndarray, np.ndarray]:
     """Return the friend's teeth Lab before and after match_colour onto a plain target skin."""
-    from swaps.pipeline import colour
-
     friend_lab = np.full((120, 120, 3), friend_skin_lab, np.float32)
     mouth = np.zeros((120, 120), bool)
     mouth[70:80, 40:80] = True
@@ -428,8 +424,6 @@ def test_a_warm_friends_teeth_keep_their_colour_on_a_paler_stranger() -> None:
 def test_both_eyes_stand_out_alike_from_the_skin_around_them() -> None:
     # A friend photo lit from one side: the shaded eye is about as light as its shaded lids. Shifted with the skin
     # around it, a pale friend's grey eyes on a tanned stranger came out one dark brown and one grey-green (blind test).
-    from swaps.pipeline import colour
-
     friend_lab = np.zeros((120, 160, 3), np.float32)
     friend_lab[..., 0], friend_lab[..., 1], friend_lab[..., 2] = 80.0, 12.0, 16.0
     friend_lab[:, 80:, 0] = 55.0  # the image-right half in shadow
@@ -573,8 +567,6 @@ def _eyes(friend_iris, target_eye, target_line=None):
 
 def _iris_colours(friend, target, eye, skin):
     """Return the friend's face matched with the eye, and matched without (skin only), in Lab."""
-    from swaps.pipeline import colour
-
     result = masks.to_lab(colour.match_colour(friend, target, skin, 100.0, features=[(eye, eye, colour.EYES)]))
     return result, masks.to_lab(colour.match_colour(friend, target, skin, 100.0))
 
@@ -619,8 +611,6 @@ def test_a_tiny_target_eye_gives_a_friends_irises_a_dark_brown() -> None:
     friend, target, eye, iris, skin = _eyes((90, 110, 130), (70, 45, 30))
     tiny = np.zeros_like(eye)
     tiny[49:51, 49:51] = True
-    from swaps.pipeline import colour
-
     result = masks.to_lab(colour.match_colour(friend, target, skin, 100.0, features=[(eye, tiny, colour.EYES)]))
     skin_only = masks.to_lab(colour.match_colour(friend, target, skin, 100.0))
     centre = np.zeros_like(iris)
