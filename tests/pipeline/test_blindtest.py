@@ -1,4 +1,5 @@
-"""The blind test anyone can run: crops, grids and a key apart; a viewer's picks scored; each friend once if asked."""
+"""The blind test anyone can run: crops, grids and a key apart; a viewer's picks scored; each friend once if asked,
+the crowds in an order drawn from the seed if asked."""
 
 from __future__ import annotations
 
@@ -61,3 +62,14 @@ def test_each_friend_once_hides_a_friend_in_one_crowd_only(inputs, tmp_path) -> 
     names = [Path(item["friend"]).parent.name for item in swapped]
     assert len(names) == len(set(names))
     assert blindtest.main(["score", str(tmp_path / "once"), "1"]) == 0
+
+    # The first crowd gets the best-fitting friends and the next ones those left: in the order given, another seed
+    # hid the same friends on the same faces. Taken in an order drawn from the seed (3: second.jpg first), the
+    # crowds get other friends.
+    def hidden_in(made: list[dict], name: str) -> set[str]:
+        return {Path(item["friend"]).parent.name for item in made if item["crowd"].endswith(name)}
+
+    shuffled = _made(tmp_path / "shuffled", inputs, each_friend_once=True, shuffle_crowds=True)
+    assert hidden_in(swapped, "first.jpg") != hidden_in(swapped, "second.jpg")
+    assert hidden_in(shuffled, "second.jpg") == hidden_in(swapped, "first.jpg")
+    assert hidden_in(shuffled, "first.jpg") == hidden_in(swapped, "second.jpg")
