@@ -53,6 +53,12 @@ def test_a_blind_set_is_made_and_a_viewers_picks_scored(inputs, tmp_path) -> Non
     assert blindtest.score(tmp_path / "plain", "")["accuracy"] == 0.5
     everything = blindtest.score(tmp_path / "plain", ",".join(key))
     assert everything["accuracy"] == 0.5 and everything["false_alarms"] == len(key) // 2
+    # By face size: stadium.jpg's faces are 36-44 px, all in the first band.
+    half = len(key) // 2
+    assert blindtest.score(tmp_path / "plain", hits)["by_size"] == {
+        "under 48 px": {"swapped": half, "swaps_picked": half, "untouched": half, "untouched_picked": 0}
+    }
+    assert everything["by_size"]["under 48 px"]["untouched_picked"] == half
     with pytest.raises(ValueError, match="no crop numbered 999"):
         blindtest.score(tmp_path / "plain", "999")
 
