@@ -8,6 +8,7 @@ python -m swaps.pipeline.blindtest score OUT "3,7,12"          # the numbers the
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import random
 import sys
@@ -180,9 +181,9 @@ def score(out: Path, picks: str) -> dict[str, Any]:
     for number, item in sorted(key.items(), key=lambda pair: max(pair[1]["box"][2:])):
         band = _size_band(max(item["box"][2:]))
         counts = by_size.setdefault(band, {"swapped": 0, "swaps_picked": 0, "untouched": 0, "untouched_picked": 0})
-        kind = "swapped" if item["swapped"] else "untouched"
-        counts[kind] += 1
-        counts["swaps_picked" if item["swapped"] else "untouched_picked"] += int(number) in chosen
+        counts["swapped" if item["swapped"] else "untouched"] += 1
+        if int(number) in chosen:
+            counts["swaps_picked" if item["swapped"] else "untouched_picked"] += 1
     return {
         "crops": total,
         "swapped": len(swapped),
@@ -197,13 +198,12 @@ def score(out: Path, picks: str) -> dict[str, Any]:
 
 def _size_band(px: int) -> str:
     """Return the name of the SIZE_BANDS band a face of ``px`` (box) falls in."""
-    edges = (0, *SIZE_BANDS)
-    for low, high in zip(edges, (*SIZE_BANDS, None), strict=True):
-        if high is None:
-            return f"{low} px and more"
-        if px < high:
-            return f"under {high} px" if low == 0 else f"{low}-{high - 1} px"
-    raise AssertionError("unreachable")
+    index = bisect.bisect_right(SIZE_BANDS, px)
+    if index == 0:
+        return f"under {SIZE_BANDS[0]} px"
+    if index == len(SIZE_BANDS):
+        return f"{SIZE_BANDS[-1]} px and more"
+    return f"{SIZE_BANDS[index - 1]}-{SIZE_BANDS[index] - 1} px"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
