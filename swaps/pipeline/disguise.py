@@ -19,6 +19,8 @@ Box = tuple[float, float, float, float]  # (x, y, w, h) as fractions of the imag
 
 CROP_FRACTION = (0.01, 0.03)  # of each side, before keeping hidden faces whole
 SCALE = (0.95, 0.99)
+# The smallest a side of the re-rendered picture can come out, as a share of the original's (less a pixel of rounding).
+SMALLEST_SIDE = (1.0 - 2.0 * CROP_FRACTION[1]) * SCALE[0]
 WARP_PIXELS = 1.5  # largest displacement of the smooth warp
 WARP_GRID = 5  # control points per side of the warp's random field
 GAIN = (0.96, 1.04)  # per channel

@@ -10,6 +10,7 @@ from crowdswap.lib.errors import ServiceError
 from rooms.models import Identity
 from rooms.services.rooms import delete_room
 from swaps.models import CrowdPhoto, Swap
+from swaps.pipeline import disguise
 from swaps.services import crowds, placement
 from swaps.services import swaps as swaps_services
 from tests.rooms.photos import abandon_job, run_queued_jobs, storage_files
@@ -26,9 +27,11 @@ def test_swap_hides_every_visible_friend_and_stores_result_preview_and_key(swapp
     assert "box" not in str(swap.job.result)
     crowd = swap.crowd_photo
     with swap.image.open("rb") as handle, Image.open(handle) as img:
-        # Re-rendered as a whole (tests/swaps/test_published_picture.py): slightly cropped and smaller.
+        # Re-rendered as a whole (tests/swaps/test_published_picture.py): slightly cropped and smaller, at random, down
+        # to disguise.SMALLEST_SIDE (0.893). The bound was 0.9 and failed once in a clean-clone run (537 of 600 px).
         assert img.size == (swap.width, swap.height)
-        assert 0.9 < swap.width / crowd.width < 1 and 0.9 < swap.height / crowd.height < 1
+        assert disguise.SMALLEST_SIDE - 1 / crowd.width <= swap.width / crowd.width < 1
+        assert disguise.SMALLEST_SIDE - 1 / crowd.height <= swap.height / crowd.height < 1
     with swap.preview.open("rb") as handle, Image.open(handle) as img:
         assert img.size == (1200, 630)
     assert swap.image.name.startswith(f"rooms/{swap.room_id}/swaps/")
