@@ -26,6 +26,15 @@ CHROMA_SPREAD = (0.6, 1.0)
 # mouth). EYES only marks the eyes, which are matched by their irises instead (_match_irises).
 LIPS = (0.8, 1.0, 1.0)
 EYES = (0.0, 0.0, 0.0)
+# The swapped face's darkest and lightest pixels stay within the target's own: its TONE_TAIL and 100 - TONE_TAIL
+# lightness percentiles over the pasted face. A friend's tail beyond them is compressed onto them, from its TONE_KNEE
+# percentile out. The friend's dark features, raised to the target's contrast and sharpened, came out blacker than
+# anything in the stranger's face (stadium.jpg, a 38 px face: the darkest 0.5% at L* 6.5 against the stranger's 18.4,
+# black nostrils and a black line for a mouth; katy_perry's lightest 1% was 4.8 L* over a 37 px face's). A tail
+# whose TONE_KNEE percentile already lies beyond the target's is left: squeezed, a tenth of the face would be flat.
+# Blind, five crowd-size sets (13 friends, 88 and 90-93) judged twice each: 59.9% of 232 crops against 66.8% without.
+TONE_TAIL = 1.0
+TONE_KNEE = 10.0
 # The largest shift (Lab units) a feature's colour takes.
 MAX_FEATURE_SHIFT = {LIPS: 30.0}
 # A friend's irises take this share of the difference in darkness against the skin, at most IRIS_MAX_SHIFT (Lab
@@ -313,3 +322,33 @@ def _match_irises(
         share = float(np.clip((bluer_by - EYE_BLUE_TOLERANCE) / reach, 0.0, IRIS_CHROMA))
     src_lab[..., 1] += blue * share * (wanted[1] - src_lab[..., 1])
     src_lab[..., 2] += share * towards_b
+
+
+def keep_tonal_range(result: np.ndarray, target: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Return ``result`` (float RGB) with its lightness tails inside ``region`` (> 0) no further out than ``target``'s.
+
+    Only ever compresses: a tail already within the target's is left as it is, so the friend's face never gains
+    contrast here, and the lightness between the TONE_KNEE percentiles is not touched (see TONE_TAIL).
+    """
+    result = np.asarray(result, dtype=np.float32)
+    inside = np.asarray(region) > 0
+    if inside.sum() < 16:
+        return result
+    lab = masks.to_lab(np.clip(result, 0, 255))
+    lightness = lab[..., 0]
+    low, knee_low, knee_high, high = np.percentile(
+        lightness[inside], [TONE_TAIL, TONE_KNEE, 100.0 - TONE_KNEE, 100.0 - TONE_TAIL]
+    )
+    wanted_low, wanted_high = np.percentile(masks.to_lab(target)[..., 0][inside], [TONE_TAIL, 100.0 - TONE_TAIL])
+    mapped = lightness.copy()
+    if low < wanted_low < knee_low:
+        darker = lightness < knee_low
+        mapped[darker] = knee_low - (knee_low - lightness[darker]) * (knee_low - wanted_low) / (knee_low - low)
+    if knee_high < wanted_high < high:
+        lighter = lightness > knee_high
+        mapped[lighter] = knee_high + (lightness[lighter] - knee_high) * (wanted_high - knee_high) / (high - knee_high)
+    changed = inside & (mapped != lightness)
+    if not changed.any():
+        return result
+    lab[..., 0] = mapped
+    return np.where(changed[..., None], masks.from_lab(lab), result)

@@ -567,6 +567,7 @@ def _keep_target_skin(
     # The target's shading and the features' outlines as strong as they were, then their focus and grain.
     face = texture.match_contrast(face, roi, masks.feather(region, max(0.5, face_size * 0.02)), face_size)
     face, _ = texture.match_sharpness(face, roi, region)
+    face = colour.keep_tonal_range(face, roi, region)
     return texture.match_noise(face, roi, region, seed)
 
 

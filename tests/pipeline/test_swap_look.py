@@ -62,15 +62,16 @@ def test_swapped_faces_have_the_sharpness_and_grain_of_the_face_before(hidden_in
 
 def test_swapped_faces_are_no_flatter_than_the_face_before(hidden_in_crowds) -> None:
     # A flat-lit friend photo, warped and resampled, lost the shading of the face it replaced ("washed out", "soft next
-    # to the sharp hair", blind test). Its local contrast is raised to the target's: 0.99-1.22 of it on these seven
-    # swaps, median 1.04; without, 0.87-1.22, median 0.96.
+    # to the sharp hair", blind test). Its local contrast is raised to the target's: 0.94-1.09 of it on these seven
+    # swaps, median 0.98; without, 0.87-1.00, median 0.90. Before the darkest tail was kept within the target's
+    # (colour.keep_tonal_range) the raise reached 0.97-1.12, median 1.01: part of it was black nostrils and lips.
     ratios = []
     for before, after, target, _, _ in hidden_in_crowds:
         region = quality.face_region(before.shape[:2], target.landmarks)
         size = target.quality["size"]
         ratios.append(texture.local_contrast(after, region, size) / texture.local_contrast(before, region, size))
     assert len(ratios) == 7
-    assert min(ratios) >= 0.95 and np.median(ratios) >= 1.0
+    assert min(ratios) >= 0.92 and np.median(ratios) >= 0.96
 
 
 def test_swapped_eyes_are_neither_softer_nor_crisper_than_the_eyes_they_replaced(hidden_in_crowds) -> None:
@@ -106,6 +107,54 @@ def test_swapped_eyes_keep_to_the_lightness_of_the_eyes_they_replaced(hidden_in_
         deficit.append(float(own_darkest - darkest))
     assert len(excess) == 7
     assert max(excess) <= 11.0 and max(deficit) <= 2.0
+
+
+def test_swapped_faces_are_no_darker_and_no_lighter_than_the_face_before(hidden_in_crowds) -> None:
+    # Raised to the target's contrast and sharpened, a friend's dark features came out blacker than anything in the
+    # stranger's face: matt_damon's darkest 1% on a 38 px stadium.jpg face 14.9 L* under the stranger's (black
+    # nostrils and a black line for a mouth), katy_perry's lightest 1% 4.8 L* over. With the tails kept within the
+    # target's: at most 1.5 darker and 0.8 lighter over these seven swaps.
+    darker, lighter = [], []
+    for before, after, target, _, _ in hidden_in_crowds:
+        region = quality.face_region(before.shape[:2], target.landmarks) > 0
+        own = np.percentile(masks.to_lab(before)[..., 0][region], [1, 99])
+        swapped = np.percentile(masks.to_lab(after)[..., 0][region], [1, 99])
+        darker.append(float(own[0] - swapped[0]))
+        lighter.append(float(swapped[1] - own[1]))
+    assert len(darker) == 7
+    assert max(darker) <= 2.0 and max(lighter) <= 2.0
+
+
+def test_the_tonal_range_is_only_ever_narrowed_to_the_targets() -> None:
+    rng = np.random.default_rng(5)
+    region = np.zeros((80, 80), dtype=np.uint8)
+    region[10:70, 10:70] = 1
+
+    def grey(levels: np.ndarray) -> np.ndarray:
+        return np.repeat(levels.reshape(80, 80, 1).astype(np.float32), 3, axis=2)
+
+    def tails(image: np.ndarray) -> np.ndarray:
+        return np.percentile(masks.to_lab(image)[..., 0][region > 0], [colour.TONE_TAIL, 100 - colour.TONE_TAIL])
+
+    middle = rng.uniform(80.0, 180.0, 6400)
+    target = grey(middle)
+    # The same face with a darker and a lighter twentieth: black nostrils, glowing teeth.
+    wide = middle.copy()
+    wide[middle < 85.0] -= 60.0
+    wide[middle > 175.0] += 60.0
+    wide = grey(wide)
+    kept = colour.keep_tonal_range(wide, target, region)
+    assert tails(wide)[0] < tails(target)[0] - 10 and tails(wide)[1] > tails(target)[1] + 10
+    assert tails(kept) == pytest.approx(tails(target), abs=0.5)
+    # The lightness between the knees and whatever lies outside the region stay as they were.
+    lightness, kept_lightness = masks.to_lab(wide)[..., 0], masks.to_lab(kept)[..., 0]
+    low, high = np.percentile(lightness[region > 0], [colour.TONE_KNEE, 100 - colour.TONE_KNEE])
+    between = (region > 0) & (lightness > low) & (lightness < high)
+    assert np.abs(kept_lightness - lightness)[between].max() < 0.3
+    assert np.abs(kept - wide)[region == 0].max() < 0.5
+    # A narrower face keeps its own range.
+    narrow = grey(rng.uniform(110.0, 150.0, 6400))
+    assert np.abs(colour.keep_tonal_range(narrow, target, region) - narrow).max() < 0.5
 
 
 def test_local_contrast_is_raised_to_the_targets_and_never_lowered() -> None:
