@@ -561,8 +561,9 @@ def test_a_bearded_friend_leaves_no_moustache_on_crowd_size_faces(crowd_faces, f
     source_rgb, source = _source(friend_faces, "jack_dorsey", "img62.jpg")
     assert source.quality["beard"] >= swap.BEARDED_SOURCE
     darker = [_mouth_region_change(rgb, swap.swap_faces(rgb, [(source_rgb, source, t)]), t)[1] for t in men]
-    # Measured over the stadium's 10 men: 1.3 L* darker on average now, 3.4 with the friend's mouth region whole.
-    assert np.mean(darker) < 2.5, darker
+    # Measured over the stadium's 10 men: 1.3 L* darker on average when written, 3.4 with the friend's mouth region
+    # whole; since the local contrast (11-30) 2.45, and 4.6 whole (BEARDED_SOURCE out of reach, 12-01).
+    assert np.mean(darker) < 3.5, darker
 
 
 @pytest.mark.parametrize("person,photo", [("jack_dorsey", "img62.jpg"), ("jennifer_aniston", "img54.jpg")])
