@@ -550,7 +550,7 @@ def _keep_target_skin(
     face_size: float,
     seed: int,
 ) -> np.ndarray:
-    """Return the friend's ``face`` with the target's fine skin texture, then its sharpness and noise level."""
+    """Return the friend's ``face`` with the target's fine skin texture, contrast, sharpness, tonal range and noise."""
     shape = (roi.shape[0], roi.shape[1])
     grow = face_size * GRAIN_FEATURE_GROW
     features = np.maximum(masks.features_mask(shape, dst[:68], grow), masks.features_mask(shape, tgt[:68], grow))
@@ -565,9 +565,10 @@ def _keep_target_skin(
     if region.sum() < 16:
         return face
     # The target's shading and the features' outlines as strong as they were, then their focus and grain.
-    face = texture.match_contrast(face, roi, masks.feather(region, max(0.5, face_size * 0.02)), face_size)
+    feathered = masks.feather(region, max(0.5, face_size * 0.02))
+    face = texture.match_contrast(face, roi, feathered, face_size)
     face, _ = texture.match_sharpness(face, roi, region)
-    face = colour.keep_tonal_range(face, roi, region)
+    face = colour.keep_tonal_range(face, roi, region, feathered)
     return texture.match_noise(face, roi, region, seed)
 
 

@@ -133,28 +133,48 @@ def test_the_tonal_range_is_only_ever_narrowed_to_the_targets() -> None:
     def grey(levels: np.ndarray) -> np.ndarray:
         return np.repeat(levels.reshape(80, 80, 1).astype(np.float32), 3, axis=2)
 
-    def tails(image: np.ndarray) -> np.ndarray:
-        return np.percentile(masks.to_lab(image)[..., 0][region > 0], [colour.TONE_TAIL, 100 - colour.TONE_TAIL])
+    def lightness(image: np.ndarray) -> np.ndarray:
+        return masks.to_lab(image)[..., 0][region > 0]
 
-    middle = rng.uniform(80.0, 180.0, 6400)
+    def tails(image: np.ndarray) -> np.ndarray:
+        return np.percentile(lightness(image), [colour.TONE_TAIL, 100 - colour.TONE_TAIL])
+
+    middle = rng.uniform(60.0, 200.0, 6400)
     target = grey(middle)
     # The same face with a darker and a lighter twentieth: black nostrils, glowing teeth.
     wide = middle.copy()
-    wide[middle < 85.0] -= 60.0
-    wide[middle > 175.0] += 60.0
+    wide[middle < 67.0] -= 15.0
+    wide[middle > 193.0] += 15.0
     wide = grey(wide)
     kept = colour.keep_tonal_range(wide, target, region)
-    assert tails(wide)[0] < tails(target)[0] - 10 and tails(wide)[1] > tails(target)[1] + 10
+    assert tails(wide)[0] < tails(target)[0] - 4 and tails(wide)[1] > tails(target)[1] + 4
     assert tails(kept) == pytest.approx(tails(target), abs=0.5)
     # The lightness between the knees and whatever lies outside the region stay as they were.
-    lightness, kept_lightness = masks.to_lab(wide)[..., 0], masks.to_lab(kept)[..., 0]
-    low, high = np.percentile(lightness[region > 0], [colour.TONE_KNEE, 100 - colour.TONE_KNEE])
-    between = (region > 0) & (lightness > low) & (lightness < high)
-    assert np.abs(kept_lightness - lightness)[between].max() < 0.3
+    low, high = np.percentile(lightness(wide), [colour.TONE_KNEE, 100 - colour.TONE_KNEE])
+    between = (lightness(wide) > low) & (lightness(wide) < high)
+    assert np.abs(lightness(kept) - lightness(wide))[between].max() < 0.3
     assert np.abs(kept - wide)[region == 0].max() < 0.5
     # A narrower face keeps its own range.
     narrow = grey(rng.uniform(110.0, 150.0, 6400))
     assert np.abs(colour.keep_tonal_range(narrow, target, region) - narrow).max() < 0.5
+
+    # A target whose darkest 1% lies just short of the friend's knee, or past it, leaves the friend's darkest tenth
+    # TONE_MIN_SQUEEZE of its spread: never pressed onto one level, and not left as black as it was either.
+    levels = rng.uniform(30.0, 230.0, 6400)
+    friend = grey(levels)
+    reach = float(np.percentile(levels, colour.TONE_KNEE) - np.percentile(levels, colour.TONE_TAIL))
+    for lighter_by in (reach - 1.0, reach + 20.0):
+        squeezed = colour.keep_tonal_range(friend, grey(levels + lighter_by), region)
+        knee = np.percentile(lightness(friend), colour.TONE_KNEE)
+        spread = (knee - np.percentile(lightness(squeezed), colour.TONE_TAIL)) / (knee - tails(friend)[0])
+        assert spread == pytest.approx(colour.TONE_MIN_SQUEEZE, abs=0.03)
+    # A feathered weight fades the change out across the region's edge: half of it where the weight is half.
+    weight = region.astype(np.float32)
+    weight[10:70, 10] = 0.5
+    faded = colour.keep_tonal_range(wide, target, region, weight)
+    assert np.abs(kept[10:70, 10] - wide[10:70, 10]).max() > 5.0
+    assert np.allclose(faded[10:70, 10] - wide[10:70, 10], (kept[10:70, 10] - wide[10:70, 10]) * 0.5, atol=0.01)
+    assert np.array_equal(faded[10:70, 11:70], kept[10:70, 11:70])
 
 
 def test_local_contrast_is_raised_to_the_targets_and_never_lowered() -> None:
