@@ -348,14 +348,13 @@ def keep_tonal_range(
     )
     wanted_low, wanted_high = np.percentile(masks.to_lab(target)[..., 0][inside], [TONE_TAIL, 100.0 - TONE_TAIL])
     mapped = lightness.copy()
-    if low < min(wanted_low, knee_low):
-        squeeze = max(TONE_MIN_SQUEEZE, (knee_low - wanted_low) / (knee_low - low))
-        darker = lightness < knee_low
-        mapped[darker] = knee_low - (knee_low - lightness[darker]) * squeeze
-    if high > max(wanted_high, knee_high):
-        squeeze = max(TONE_MIN_SQUEEZE, (wanted_high - knee_high) / (high - knee_high))
-        lighter = lightness > knee_high
-        mapped[lighter] = knee_high + (lightness[lighter] - knee_high) * squeeze
+    for knee, tail, wanted in ((knee_low, low, wanted_low), (knee_high, high, wanted_high)):
+        # side: -1 for the dark tail, +1 for the light one; the tail is moved only where it lies beyond both.
+        side = 1.0 if tail > knee else -1.0
+        if (tail - knee) * side > 0 and (tail - wanted) * side > 0:
+            squeeze = max(TONE_MIN_SQUEEZE, (wanted - knee) / (tail - knee))
+            beyond = (lightness - knee) * side > 0
+            mapped[beyond] = knee + (lightness[beyond] - knee) * squeeze
     share = (inside if weight is None else np.asarray(weight)).astype(np.float32)
     changed = (share > 0) & (mapped != lightness)
     if not changed.any():
