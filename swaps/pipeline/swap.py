@@ -23,8 +23,8 @@ BROW_GROW_FRACTION = 0.02
 # The shared-skin map is smoothed over this fraction of the face size so pores and JPEG blocks leave no holes.
 SKIN_SMOOTH_FRACTION = 0.06
 # The skin restriction and the light transfer start at faces this large (hull size in px) and are complete this many
-# px later. On the ~35 px stadium.jpg faces they cost likeness (sundar_pichai became nearer the stranger, 12/13) and
-# a strand of hair there is a pixel or two.
+# px later. On the ~35 px stadium.jpg faces they cost likeness (sundar_pichai became nearer the stranger, 12/13); a
+# friend's fringe is kept out of smaller faces all the same (see _fringe).
 SKIN_MASK_FROM_PX = 60.0
 SKIN_MASK_FULL_SPAN_PX = 60.0
 # Small faces are warped, coloured and cloned at this size (hull px) and shrunk back at the end: at 35 px a
@@ -358,20 +358,20 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     hull_mask = cv2.erode(hull_mask, masks.disc(erode))
     # Paint only where both faces show skin (or the friend's brows, eyes, nose and mouth): the hull of the landmarks
     # also covers the friend's hair at the temples and the stranger's fringe.
-    features = (
-        np.maximum(
-            masks.features_mask(shape, local_dst[:68], big_size * FEATURE_GROW_FRACTION, masks.EYES_NOSE_MOUTH),
-            # Brows grow less: the friend's hair often starts right at their outer ends.
-            masks.features_mask(shape, local_dst[:68], big_size * BROW_GROW_FRACTION, masks.BROWS),
-        )
-        / 255.0
+    # Brows grow less: the friend's hair often starts right at their outer ends.
+    brow_features = masks.features_mask(shape, local_dst[:68], big_size * BROW_GROW_FRACTION, masks.BROWS) / 255.0
+    features = np.maximum(
+        masks.features_mask(shape, local_dst[:68], big_size * FEATURE_GROW_FRACTION, masks.EYES_NOSE_MOUTH) / 255.0,
+        brow_features,
     )
-    shared = np.minimum(warped_skin, roi_skin)
-    shared = cv2.GaussianBlur(shared, (_odd(big_size * SKIN_SMOOTH_FRACTION),) * 2, 0)
-    keep = np.maximum(features, np.clip((shared - 0.5) / 0.4, 0.0, 1.0))
+    smooth = (_odd(big_size * SKIN_SMOOTH_FRACTION),) * 2
+
+    def kept(skin: np.ndarray, protected: np.ndarray = features) -> np.ndarray:
+        return np.maximum(protected, np.clip((cv2.GaussianBlur(skin, smooth, 0) - 0.5) / 0.4, 0.0, 1.0))
+
     # On small faces a few pixels of hair go unseen, while a patchy colour model costs the friend's likeness.
     strength = float(np.clip((face_size - SKIN_MASK_FROM_PX) / SKIN_MASK_FULL_SPAN_PX, 0.0, 1.0))
-    soft = (1.0 - strength + strength * keep) * (hull_mask / 255.0)
+    soft = (1.0 - strength + strength * kept(np.minimum(warped_skin, roi_skin))) * (hull_mask / 255.0)
     mask = _solid(soft > 0.5)
     if cv2.countNonZero(mask) < 16:
         return canvas
@@ -437,6 +437,13 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         alpha_big *= 1.0 - lower * _lower_face_kept(shape, local_dst[:68], local_target[:68], big_size, lips=lips)
     # Whatever covers the target's face stays in front of the friend's.
     alpha_big *= 1.0 - occlusion.occluder_mask(big, local_target[:68], local_target)
+    if strength < 1.0:
+        # And whatever covers the friend's forehead stays out of a small face: a fringe pasted whole came out as white
+        # and red stripes across a 48 px stranger's brow (blind test). The friend's skin map is read on their photo
+        # at its own size, so it holds there. As the blend's weight, not the mask's edge: the mask is filled solid
+        # for the clone, strands and all.
+        hair = _fringe(local_dst[:68], hull_mask, kept(warped_skin, brow_features) < 0.5)
+        alpha_big *= 1.0 - (1.0 - strength) * masks.feather(hair, max(0.5, big_size * 0.01))
     if frames_big.any():
         alpha_big *= 1.0 - masks.feather(frames_big > 0, max(0.5, big_size * 0.004))
 
@@ -462,6 +469,25 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     padded[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     height, width = canvas.shape[:2]
     return np.ascontiguousarray(padded[margin : margin + height, margin : margin + width])
+
+
+def _fringe(friend: np.ndarray, hull: np.ndarray, not_skin: np.ndarray) -> np.ndarray:
+    """Return where hair hangs over the friend's forehead (bool), ``friend`` being their 68 landmarks as warped.
+
+    ``not_skin`` (bool) is where the friend shows neither skin nor brows; ``hull`` (uint8) the pasted face. Hair hangs
+    in from the hairline: pieces of the forehead (up to 0.8 of the brows' height over the nose tip) that are not skin
+    and reach up beyond ``hull`` there. What does not (a bald friend's shine, the shade at a brow's end) is the
+    friend's own forehead: taking it out of the bench's small faces cost likeness, as would the temples' hairline.
+    """
+    brows, tip = friend[17:27], friend[30]
+    up = brows - tip
+    shape = (hull.shape[0], hull.shape[1])
+    forehead = _polygon(shape, np.vstack([brows, (brows + up * 0.8)[::-1]])) > 0
+    hairline = (_polygon(shape, np.vstack([brows + up * 0.5, (brows + up * 2.0)[::-1]])) > 0) & (hull == 0)
+    candidates = (forehead | hairline) & not_skin
+    _, pieces = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
+    hanging = np.unique(pieces[hairline & candidates])
+    return forehead & (hull > 0) & candidates & np.isin(pieces, hanging[hanging > 0])
 
 
 def _eyes_in_range(
