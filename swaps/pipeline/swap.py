@@ -24,7 +24,7 @@ BROW_GROW_FRACTION = 0.02
 SKIN_SMOOTH_FRACTION = 0.06
 # The skin restriction and the light transfer start at faces this large (hull size in px) and are complete this many
 # px later. On the ~35 px stadium.jpg faces they cost likeness (sundar_pichai became nearer the stranger, 12/13); a
-# friend's fringe is kept out of smaller faces all the same (see _fringe).
+# friend's fringe is painted out for smaller faces instead (see _paint_out_fringe).
 SKIN_MASK_FROM_PX = 60.0
 SKIN_MASK_FULL_SPAN_PX = 60.0
 # Small faces are warped, coloured and cloned at this size (hull px) and shrunk back at the end: at 35 px a
@@ -336,9 +336,15 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     src_crop = _remove_lip_glints(src_crop, local_src[:68], paint_teeth)
     if paint_teeth:
         src_crop = _close_mouth(src_crop, local_src[:68])
-
     # The friend's skin likelihood travels with the pixels through the warp, as a fourth channel.
-    src_skin = masks.skin_likelihood(src_crop, local_src[:68]) * 255.0
+    src_skin = masks.skin_likelihood(src_crop, local_src[:68])
+    # Small faces take the friend's whole hull (see SKIN_MASK_FROM_PX), so a fringe over the friend's forehead is
+    # painted over in their skin's colour (read as hair still, for the skin restriction of larger faces): pasted, it
+    # came out as white and red stripes across a 48 px stranger's brow; left out of the blend instead, the
+    # stranger's own strands and glasses showed through (blind tests).
+    if face_size < SKIN_MASK_FROM_PX + SKIN_MASK_FULL_SPAN_PX:
+        src_crop = _paint_out_fringe(src_crop, local_src, src_skin)
+    src_skin = src_skin * 255.0
     src_lips = masks.features_mask(src_crop.shape[:2], local_src[:68], 0, (warp.OUTER_LIPS,)).astype(np.float32)
     warped_all = warp.warp_triangles(
         np.dstack([src_crop.astype(np.float32), src_skin, src_lips]), local_src, local_dst, big.shape[:2]
@@ -358,20 +364,20 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     hull_mask = cv2.erode(hull_mask, masks.disc(erode))
     # Paint only where both faces show skin (or the friend's brows, eyes, nose and mouth): the hull of the landmarks
     # also covers the friend's hair at the temples and the stranger's fringe.
-    # Brows grow less: the friend's hair often starts right at their outer ends.
-    brow_features = masks.features_mask(shape, local_dst[:68], big_size * BROW_GROW_FRACTION, masks.BROWS) / 255.0
-    features = np.maximum(
-        masks.features_mask(shape, local_dst[:68], big_size * FEATURE_GROW_FRACTION, masks.EYES_NOSE_MOUTH) / 255.0,
-        brow_features,
+    features = (
+        np.maximum(
+            masks.features_mask(shape, local_dst[:68], big_size * FEATURE_GROW_FRACTION, masks.EYES_NOSE_MOUTH),
+            # Brows grow less: the friend's hair often starts right at their outer ends.
+            masks.features_mask(shape, local_dst[:68], big_size * BROW_GROW_FRACTION, masks.BROWS),
+        )
+        / 255.0
     )
-    smooth = (_odd(big_size * SKIN_SMOOTH_FRACTION),) * 2
-
-    def kept(skin: np.ndarray, protected: np.ndarray = features) -> np.ndarray:
-        return np.maximum(protected, np.clip((cv2.GaussianBlur(skin, smooth, 0) - 0.5) / 0.4, 0.0, 1.0))
-
+    shared = np.minimum(warped_skin, roi_skin)
+    shared = cv2.GaussianBlur(shared, (_odd(big_size * SKIN_SMOOTH_FRACTION),) * 2, 0)
+    keep = np.maximum(features, np.clip((shared - 0.5) / 0.4, 0.0, 1.0))
     # On small faces a few pixels of hair go unseen, while a patchy colour model costs the friend's likeness.
     strength = float(np.clip((face_size - SKIN_MASK_FROM_PX) / SKIN_MASK_FULL_SPAN_PX, 0.0, 1.0))
-    soft = (1.0 - strength + strength * kept(np.minimum(warped_skin, roi_skin))) * (hull_mask / 255.0)
+    soft = (1.0 - strength + strength * keep) * (hull_mask / 255.0)
     mask = _solid(soft > 0.5)
     if cv2.countNonZero(mask) < 16:
         return canvas
@@ -437,13 +443,6 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
         alpha_big *= 1.0 - lower * _lower_face_kept(shape, local_dst[:68], local_target[:68], big_size, lips=lips)
     # Whatever covers the target's face stays in front of the friend's.
     alpha_big *= 1.0 - occlusion.occluder_mask(big, local_target[:68], local_target)
-    if strength < 1.0:
-        # And whatever covers the friend's forehead stays out of a small face: a fringe pasted whole came out as white
-        # and red stripes across a 48 px stranger's brow (blind test). The friend's skin map is read on their photo
-        # at its own size, so it holds there. As the blend's weight, not the mask's edge: the mask is filled solid
-        # for the clone, strands and all.
-        hair = _fringe(local_dst[:68], hull_mask, kept(warped_skin, brow_features) < 0.5)
-        alpha_big *= 1.0 - (1.0 - strength) * masks.feather(hair, max(0.5, big_size * 0.01))
     if frames_big.any():
         alpha_big *= 1.0 - masks.feather(frames_big > 0, max(0.5, big_size * 0.004))
 
@@ -471,13 +470,36 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     return np.ascontiguousarray(padded[margin : margin + height, margin : margin + width])
 
 
-def _fringe(friend: np.ndarray, hull: np.ndarray, not_skin: np.ndarray) -> np.ndarray:
-    """Return where hair hangs over the friend's forehead (bool), ``friend`` being their 68 landmarks as warped.
+def _paint_out_fringe(rgb: np.ndarray, points: np.ndarray, likelihood: np.ndarray) -> np.ndarray:
+    """Return the friend's photo ``rgb`` with the hair hanging over their forehead painted over in their skin's colour.
 
-    ``not_skin`` (bool) is where the friend shows neither skin nor brows; ``hull`` (uint8) the pasted face. Hair hangs
+    ``points`` are the face's points in ``rgb`` (the 68 landmarks first), ``likelihood`` its skin likelihood. Read at
+    the photo's own size, where a fringe is many pixels; the forehead then takes the target's light and colour like
+    the rest of a small face.
+    """
+    shape = (rgb.shape[0], rgb.shape[1])
+    size = float(max(np.ptp(points, axis=0)))
+    hull = np.zeros(shape, dtype=np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(points).astype(np.int32)), 255)
+    skin = cv2.GaussianBlur(likelihood, (_odd(size * SKIN_SMOOTH_FRACTION),) * 2, 0)
+    brows = masks.features_mask(shape, points[:68], size * BROW_GROW_FRACTION, masks.BROWS) > 0
+    hair = _fringe(points[:68], hull, (skin < 0.7) & ~brows)
+    bare = (skin > 0.9) & (hull > 0)
+    if not hair.any() or bare.sum() < 16:
+        return rgb
+    weight = masks.feather(cv2.dilate(hair.astype(np.uint8), masks.disc(size * 0.01)) > 0, max(0.5, size * 0.01))
+    colour = np.median(rgb[bare], axis=0).astype(np.float32)
+    painted = rgb.astype(np.float32) * (1.0 - weight[..., None]) + colour * weight[..., None]
+    return np.clip(painted + 0.5, 0, 255).astype(np.uint8)
+
+
+def _fringe(friend: np.ndarray, hull: np.ndarray, not_skin: np.ndarray) -> np.ndarray:
+    """Return where hair hangs over the friend's forehead (bool), ``friend`` being their 68 landmarks.
+
+    ``not_skin`` (bool) is where the friend shows neither skin nor brows; ``hull`` (uint8) the face. Hair hangs
     in from the hairline: pieces of the forehead (up to 0.8 of the brows' height over the nose tip) that are not skin
     and reach up beyond ``hull`` there. What does not (a bald friend's shine, the shade at a brow's end) is the
-    friend's own forehead: taking it out of the bench's small faces cost likeness, as would the temples' hairline.
+    friend's own forehead: painting it over cost the bench's small faces likeness, as would the temples' hairline.
     """
     brows, tip = friend[17:27], friend[30]
     up = brows - tip
