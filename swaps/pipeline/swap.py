@@ -27,6 +27,10 @@ SKIN_SMOOTH_FRACTION = 0.06
 # friend's fringe is painted out for smaller faces instead (see _paint_out_fringe).
 SKIN_MASK_FROM_PX = 60.0
 SKIN_MASK_FULL_SPAN_PX = 60.0
+# A friend's fringe covering this share of their forehead (_fringe) has the whole forehead painted over, the skin of
+# its parting too. Measured: 0.53-0.73 for the fringes of the Caltech friends, 0.48 for matt_damon/img31.jpg's hair
+# falling over his brow; at most 0.38 for the hairlines of the shared portraits (jennifer_aniston's side parting).
+FRINGE_WHOLE = 0.45
 # Small faces are warped, coloured and cloned at this size (hull px) and shrunk back at the end: at 35 px a
 # triangle of the warp is a pixel or two and the blend smeared the face (issue 11: "grey, soft or smeared").
 WORK_FACE_PX = 160.0
@@ -487,10 +491,21 @@ def _paint_out_fringe(rgb: np.ndarray, points: np.ndarray, likelihood: np.ndarra
     bare = (skin > 0.9) & (hull > 0)
     if not hair.any() or bare.sum() < 16:
         return rgb
-    weight = masks.feather(cv2.dilate(hair.astype(np.uint8), masks.disc(size * 0.01)) > 0, max(0.5, size * 0.01))
+    # A fringe that covers much of the forehead takes it all: the skin of its parting, left, came out as a bright
+    # streak down a 48 px stranger's forehead (blind test).
+    forehead = _forehead(points[:68], shape) & (hull > 0) & ~brows
+    paint = forehead if hair.sum() >= FRINGE_WHOLE * forehead.sum() else hair
+    weight = masks.feather(cv2.dilate(paint.astype(np.uint8), masks.disc(size * 0.01)) > 0, max(0.5, size * 0.01))
     colour = np.median(rgb[bare], axis=0).astype(np.float32)
     painted = rgb.astype(np.float32) * (1.0 - weight[..., None]) + colour * weight[..., None]
     return np.clip(painted + 0.5, 0, 255).astype(np.uint8)
+
+
+def _forehead(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Return (bool) the forehead over the brows of the face at ``points`` (68 landmarks), up to 0.8 of their height
+    over the nose tip."""
+    brows = points[17:27]
+    return _polygon(shape, np.vstack([brows, (brows + (brows - points[30]) * 0.8)[::-1]])) > 0
 
 
 def _fringe(friend: np.ndarray, hull: np.ndarray, not_skin: np.ndarray) -> np.ndarray:
@@ -504,7 +519,7 @@ def _fringe(friend: np.ndarray, hull: np.ndarray, not_skin: np.ndarray) -> np.nd
     brows, tip = friend[17:27], friend[30]
     up = brows - tip
     shape = (hull.shape[0], hull.shape[1])
-    forehead = _polygon(shape, np.vstack([brows, (brows + up * 0.8)[::-1]])) > 0
+    forehead = _forehead(friend, shape)
     hairline = (_polygon(shape, np.vstack([brows + up * 0.5, (brows + up * 2.0)[::-1]])) > 0) & (hull == 0)
     candidates = (forehead | hairline) & not_skin
     _, pieces = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
