@@ -340,6 +340,7 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     src_crop = _remove_lip_glints(src_crop, local_src[:68], paint_teeth)
     if paint_teeth:
         src_crop = _close_mouth(src_crop, local_src[:68])
+
     # The friend's skin likelihood travels with the pixels through the warp, as a fourth channel.
     src_skin = masks.skin_likelihood(src_crop, local_src[:68])
     # Small faces take the friend's whole hull (see SKIN_MASK_FROM_PX), so a fringe over the friend's forehead is
