@@ -31,6 +31,8 @@ SKIN_MASK_FULL_SPAN_PX = 60.0
 # its parting too. Measured: 0.53-0.73 for the fringes of the Caltech friends, 0.48 for matt_damon/img31.jpg's hair
 # falling over his brow; at most 0.38 for the hairlines of the shared portraits (jennifer_aniston's side parting).
 FRINGE_WHOLE = 0.45
+# And a fringe at all only when it covers this share of the forehead's middle, between the brows' inner ends.
+FRINGE_MIDDLE = 0.2
 # Small faces are warped, coloured and cloned at this size (hull px) and shrunk back at the end: at 35 px a
 # triangle of the warp is a pixel or two and the blend smeared the face (issue 11: "grey, soft or smeared").
 WORK_FACE_PX = 160.0
@@ -490,7 +492,11 @@ def _paint_out_fringe(rgb: np.ndarray, points: np.ndarray, likelihood: np.ndarra
     brows = masks.features_mask(shape, points[:68], size * BROW_GROW_FRACTION, masks.BROWS) > 0
     hair = _fringe(points[:68], hull, (skin < 0.7) & ~brows)
     bare = (skin > 0.9) & (hull > 0)
-    if not hair.any() or bare.sum() < 16:
+    # A fringe hangs over the middle of the forehead, between the brows' inner ends: hair only at the temples is the
+    # hairline's (painted, a Caltech friend's temples came out as flat patches at a 59 px stranger's hairline).
+    inner, up = points[[21, 22]], _upward(points[:68])
+    middle = _polygon(shape, np.vstack([inner, (inner + up * 0.8)[::-1]])) > 0
+    if (hair & middle).sum() < FRINGE_MIDDLE * max(1, middle.sum()) or bare.sum() < 16:
         return rgb
     # A fringe that covers much of the forehead takes it all: the skin of its parting, left, came out as a bright
     # streak down a 48 px stranger's forehead (blind test).
@@ -504,9 +510,14 @@ def _paint_out_fringe(rgb: np.ndarray, points: np.ndarray, likelihood: np.ndarra
 
 def _forehead(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Return (bool) the forehead over the brows of the face at ``points`` (68 landmarks), up to 0.8 of their height
-    over the nose tip."""
+    over the nose tip and no wider than the brows."""
     brows = points[17:27]
-    return _polygon(shape, np.vstack([brows, (brows + (brows - points[30]) * 0.8)[::-1]])) > 0
+    return _polygon(shape, np.vstack([brows, (brows + _upward(points) * 0.8)[::-1]])) > 0
+
+
+def _upward(points: np.ndarray) -> np.ndarray:
+    """Return the way up the face at ``points`` (68 landmarks): from the nose tip to the middle of the brows."""
+    return np.asarray(points[17:27].mean(axis=0) - points[30], dtype=np.float64)
 
 
 def _fringe(friend: np.ndarray, hull: np.ndarray, not_skin: np.ndarray) -> np.ndarray:
@@ -517,8 +528,7 @@ def _fringe(friend: np.ndarray, hull: np.ndarray, not_skin: np.ndarray) -> np.nd
     and reach up beyond ``hull`` there. What does not (a bald friend's shine, the shade at a brow's end) is the
     friend's own forehead: painting it over cost the bench's small faces likeness, as would the temples' hairline.
     """
-    brows, tip = friend[17:27], friend[30]
-    up = brows - tip
+    brows, up = friend[17:27], _upward(friend)
     shape = (hull.shape[0], hull.shape[1])
     forehead = _forehead(friend, shape)
     hairline = (_polygon(shape, np.vstack([brows + up * 0.5, (brows + up * 2.0)[::-1]])) > 0) & (hull == 0)
