@@ -28,8 +28,8 @@ SKIN_SMOOTH_FRACTION = 0.06
 SKIN_MASK_FROM_PX = 60.0
 SKIN_MASK_FULL_SPAN_PX = 60.0
 # A friend's fringe covering this share of their forehead (_fringe) has the whole forehead painted over, the skin of
-# its parting too. Measured: 0.53-0.73 for the fringes of the Caltech friends, 0.48 for matt_damon/img31.jpg's hair
-# falling over his brow; at most 0.38 for the hairlines of the shared portraits (jennifer_aniston's side parting).
+# its parting too. Measured: 0.50-0.72 for the fringes of the Caltech friends, 0.45 for matt_damon/img31.jpg's hair
+# falling over his brow; at most 0.34 for the hairlines of the shared portraits (jennifer_aniston's side parting).
 FRINGE_WHOLE = 0.45
 # And a fringe at all only when it covers this share of the forehead's middle, between the brows' inner ends.
 FRINGE_MIDDLE = 0.2
