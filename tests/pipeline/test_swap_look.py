@@ -352,7 +352,7 @@ def test_a_friends_fringe_stays_out_of_a_small_face(crowd_faces, friend_faces, l
         rgb.shape, np.vstack([brows + (brows - points[30]) * 0.15, (brows + (brows - points[30]) * 0.8)[::-1]])
     )
     change = np.abs(masks.to_lab(result)[..., 0] - masks.to_lab(plain)[..., 0])[forehead].mean()
-    # Measured on the three faces: 4.8, 3.8 and 4.0 L* with the whole hull pasted under 60 px; 0.7, 0.6 and 0.9 now.
+    # Measured on the three faces: 4.8, 3.8 and 4.0 L* with the whole hull pasted under 60 px; 0.8, 0.7 and 0.9 now.
     assert change < 2.5
 
 
