@@ -638,10 +638,11 @@ def _keep_target_skin(
     region = (alpha > 0.5).astype(np.uint8)
     if region.sum() < 16:
         return face
-    # The target's shading and the features' outlines as strong as they were, then their focus and grain.
+    # The target's shading and the features' outlines as strong as they were, then their focus, fine detail and grain.
     feathered = masks.feather(region, max(0.5, face_size * 0.02))
     face = texture.match_contrast(face, roi, feathered, face_size)
     face, _ = texture.match_sharpness(face, roi, region)
+    face = texture.match_detail(face, roi, region)
     face = colour.keep_tonal_range(face, roi, region, feathered)
     return texture.match_noise(face, roi, region, seed)
 
