@@ -468,13 +468,13 @@ def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: 
     mouth_native = (
         _polygon((roi.shape[0], roi.shape[1]), (dst_all - offset)[warp.INNER_LIPS]).astype(np.float32) / 255.0
     )
-    face_native = _target_light_and_colour(face_native, roi, alpha, face_size, teeth=mouth_native)
-    face_native = _keep_target_skin(face_native, roi, alpha, dst_all - offset, tgt_all - offset, face_size, seed)
-    # Where the friend's eyes lie, feathered: no lighter and no darker than the target's own.
+    # Where the friend's eyes lie, feathered: they keep their colour, and no lighter and no darker than the target's.
     friend_eyes = (
         masks.features_mask((roi.shape[0], roi.shape[1]), (dst_all - offset)[:68], face_size * 0.03, masks.EYES) > 0
     )
     eyes_reach = masks.feather(friend_eyes, max(0.5, face_size * 0.02))
+    face_native = _target_light_and_colour(face_native, roi, alpha, face_size, teeth=mouth_native, eyes=eyes_reach)
+    face_native = _keep_target_skin(face_native, roi, alpha, dst_all - offset, tgt_all - offset, face_size, seed)
     face_native = _eyes_in_range(face_native, roi, friend_eyes, eyes_reach, (tgt_all - offset)[:68])
     blended = face_native * alpha[..., None] + seen.astype(np.float32) * (1.0 - alpha[..., None])
     padded[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
@@ -584,7 +584,12 @@ def _lower_face_kept(
 
 
 def _target_light_and_colour(
-    face: np.ndarray, roi: np.ndarray, alpha: np.ndarray, face_size: float, teeth: np.ndarray | None = None
+    face: np.ndarray,
+    roi: np.ndarray,
+    alpha: np.ndarray,
+    face_size: float,
+    teeth: np.ndarray | None = None,
+    eyes: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return a small ``face`` with the target's own low frequencies: its light (L*) and its colour (a*, b*).
 
@@ -594,7 +599,8 @@ def _target_light_and_colour(
     TARGET_LOW_FULL_PX the friend keeps only the detail above a blur of LOW_SIGMA_FRACTION of the face, and the rest
     is the stranger's, measured at the photo's own size over the pasted face only (no background bleeds in).
     ``teeth`` (0..1) is where the friend's open mouth is: teeth keep their own colour (a stranger's red lips there
-    would turn them pink, as a lipstick shift once turned them teal).
+    would turn them pink, as a lipstick shift once turned them teal). ``eyes`` (0..1) is where the friend's eyes are:
+    their colour detail is the friend's (a blue iris is who they are, and colour.match_colour has already matched it).
     """
     share = float(np.clip((TARGET_LOW_UNTIL_PX - face_size) / (TARGET_LOW_UNTIL_PX - TARGET_LOW_FULL_PX), 0.0, 1.0))
     inside = (alpha > 0.5).astype(np.float32)
@@ -624,7 +630,8 @@ def _target_light_and_colour(
     friend += share * shift * (inside > 0)[..., None]
     # Then the friend's colour detail, toned down around the colour it now has.
     detail = friend[..., 1:] - smooth(friend[..., 1:], colour_sigma)
-    friend[..., 1:] -= share * (1.0 - CHROMA_DETAIL) * detail * (inside > 0)[..., None]
+    toned = share * (1.0 - CHROMA_DETAIL) * (inside > 0) * (1.0 if eyes is None else 1.0 - eyes)
+    friend[..., 1:] -= detail * toned[..., None]
     friend[..., 0] = np.clip(friend[..., 0], 0.0, 100.0)
     return masks.from_lab(friend)
 

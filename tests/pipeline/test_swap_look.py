@@ -223,8 +223,9 @@ def test_grain_reaches_the_face_before_and_never_overshoots(crowd_faces) -> None
 def test_small_swapped_faces_are_no_more_colourful_in_detail_than_the_face_before(hidden_in_crowds) -> None:
     """The colour detail (a*, b* above the colour blur) of stadium.jpg's swapped 36-39 px faces against the stranger's.
 
-    A friend photo's blue irises, magenta lips, red eye rims and cyan teeth came along at full strength: 1.3-2.2x the
-    stranger's colour detail (median 1.66). With half of it kept (swap.CHROMA_DETAIL): 0.96-1.51, median 1.2.
+    A friend photo's magenta lips, red eye rims and cyan teeth came along at full strength: 1.3-2.2x the stranger's
+    colour detail (median 1.66). With half of it kept (swap.CHROMA_DETAIL), the eyes excepted: 1.08-1.58, median 1.40
+    (0.96-1.51 with the eyes too, whose blue a blue-eyed friend then lost).
     """
     ratios = []
     for before, after, target, _, _ in hidden_in_crowds:
@@ -239,7 +240,7 @@ def test_small_swapped_faces_are_no_more_colourful_in_detail_than_the_face_befor
             detail.append(float(np.sqrt(np.mean((chroma - cv2.GaussianBlur(chroma, (0, 0), sigma))[region] ** 2))))
         ratios.append(detail[1] / detail[0])
     assert len(ratios) == 6
-    assert np.median(ratios) <= 1.35 and max(ratios) <= 1.65
+    assert np.median(ratios) <= 1.5 and max(ratios) <= 1.75
 
 
 def test_fine_detail_is_raised_to_the_faces_before_and_never_lowered(crowd_faces) -> None:
