@@ -77,10 +77,11 @@ TARGET_LOW_FULL_PX = 48.0
 TARGET_LOW_UNTIL_PX = 80.0
 LOW_SIGMA_FRACTION = 0.12
 COLOUR_SIGMA_FRACTION = 0.06
-# Of the friend's colour detail above that blur (a* and b* of lips, eyes, lids and teeth) such faces keep this share.
-# The friend photo's own colour came along at full strength: blue irises, magenta lips, red rims around the eyes,
-# cyan teeth ("purple-tinged eyes", "red smeared lips", blind sets). In paired tests of the 44 crowd-size swaps of
-# seeds 100-103 (39 changed), two fresh viewers preferred half the detail to all of it 38:1 and 39:0.
+# Of the friend's colour detail above that blur (a* and b* of lips, lids and teeth; not the eyes) such faces keep this
+# share. The friend photo's own colour came along at full strength: magenta lips, red rims around the eyes, cyan
+# teeth ("purple-tinged eyes", "red smeared lips", blind sets). In paired tests of the 44 crowd-size swaps of seeds
+# 100-103 (39 changed), two fresh viewers each preferred half the detail to all of it 38:1 and 39:0 with the eyes
+# toned down too, 39:0 and 34:5 with them left alone (a blue-eyed friend's eyes turned grey otherwise).
 CHROMA_DETAIL = 0.5
 GRAIN_FEATURE_GROW = 0.06
 # The target's own lower face (see _lower_face_kept) fades in over this distance (fraction of the face size) from
