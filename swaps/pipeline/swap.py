@@ -496,17 +496,18 @@ def _paint_out_fringe(rgb: np.ndarray, points: np.ndarray, likelihood: np.ndarra
     cv2.fillConvexPoly(hull, cv2.convexHull(np.round(points).astype(np.int32)), 255)
     skin = cv2.GaussianBlur(likelihood, (_odd(size * SKIN_SMOOTH_FRACTION),) * 2, 0)
     brows = masks.features_mask(shape, points[:68], size * BROW_GROW_FRACTION, masks.BROWS) > 0
-    hair = _fringe(points[:68], hull, (skin < 0.7) & ~brows)
+    up = _upward(points[:68])
+    above_brows = _above(points[17:27], up, shape)
+    hair = _fringe(points[:68], hull, (skin < 0.7) & ~brows, above_brows)
     bare = (skin > 0.9) & (hull > 0)
     # A fringe hangs over the middle of the forehead, between the brows' inner ends: hair only at the temples is the
     # hairline's (painted, a Caltech friend's temples came out as flat patches at a 59 px stranger's hairline).
-    inner, up = points[[21, 22]], _upward(points[:68])
-    middle = _polygon(shape, np.vstack([inner, (inner + up * 0.8)[::-1]])) > 0
+    middle = _above(points[[21, 22]], up, shape)
     if (hair & middle).sum() < FRINGE_MIDDLE * max(1, middle.sum()) or bare.sum() < 16:
         return rgb
     # A fringe that covers much of the forehead takes it all: the skin of its parting, left, came out as a bright
     # streak down a 48 px stranger's forehead (blind test).
-    forehead = _forehead(points[:68], shape) & (hull > 0) & ~brows
+    forehead = above_brows & (hull > 0) & ~brows
     paint = forehead if hair.sum() >= FRINGE_WHOLE * forehead.sum() else hair
     weight = masks.feather(cv2.dilate(paint.astype(np.uint8), masks.disc(size * 0.01)) > 0, max(0.5, size * 0.01))
     colour = np.median(rgb[bare], axis=0).astype(np.float32)
@@ -514,11 +515,10 @@ def _paint_out_fringe(rgb: np.ndarray, points: np.ndarray, likelihood: np.ndarra
     return np.clip(painted + 0.5, 0, 255).astype(np.uint8)
 
 
-def _forehead(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Return (bool) the forehead over the brows of the face at ``points`` (68 landmarks), up to 0.8 of their height
-    over the nose tip and no wider than the brows."""
-    brows = points[17:27]
-    return _polygon(shape, np.vstack([brows, (brows + _upward(points) * 0.8)[::-1]])) > 0
+def _above(row: np.ndarray, up: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Return (bool) the forehead over ``row`` (points along the brows), up to 0.8 of ``up`` (see _upward) and no
+    wider than the row."""
+    return _polygon(shape, np.vstack([row, (row + up * 0.8)[::-1]])) > 0
 
 
 def _upward(points: np.ndarray) -> np.ndarray:
@@ -526,17 +526,16 @@ def _upward(points: np.ndarray) -> np.ndarray:
     return np.asarray(points[17:27].mean(axis=0) - points[30], dtype=np.float64)
 
 
-def _fringe(friend: np.ndarray, hull: np.ndarray, not_skin: np.ndarray) -> np.ndarray:
+def _fringe(friend: np.ndarray, hull: np.ndarray, not_skin: np.ndarray, forehead: np.ndarray) -> np.ndarray:
     """Return where hair hangs over the friend's forehead (bool), ``friend`` being their 68 landmarks.
 
-    ``not_skin`` (bool) is where the friend shows neither skin nor brows; ``hull`` (uint8) the face. Hair hangs
-    in from the hairline: pieces of the forehead (up to 0.8 of the brows' height over the nose tip) that are not skin
-    and reach up beyond ``hull`` there. What does not (a bald friend's shine, the shade at a brow's end) is the
+    ``not_skin`` (bool) is where the friend shows neither skin nor brows; ``hull`` (uint8) the face; ``forehead``
+    (bool) the forehead over their brows (_above). Hair hangs in from the hairline: pieces of the forehead that are
+    not skin and reach up beyond ``hull`` there. What does not (a bald friend's shine, the shade at a brow's end) is the
     friend's own forehead: painting it over cost the bench's small faces likeness, as would the temples' hairline.
     """
     brows, up = friend[17:27], _upward(friend)
     shape = (hull.shape[0], hull.shape[1])
-    forehead = _forehead(friend, shape)
     hairline = (_polygon(shape, np.vstack([brows + up * 0.5, (brows + up * 2.0)[::-1]])) > 0) & (hull == 0)
     candidates = (forehead | hairline) & not_skin
     _, pieces = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)

@@ -418,7 +418,7 @@ def test_a_parted_fringe_takes_the_whole_forehead(friend_faces) -> None:
     brows, tip = points[17:27], points[30]
     up = brows - tip
     shape = source_rgb.shape[:2]
-    forehead = swap._forehead(points[:68], shape)
+    forehead = swap._above(points[17:27], swap._upward(points[:68]), shape)
     # A fringe down to the brows, parted over a lit strip of skin (the skin likelihood says which is which).
     fringe = _polygon(shape, np.vstack([brows + up * 0.12, (brows + up * 1.5)[::-1]]))
     middle = (points[21, 0] + points[22, 0]) / 2.0
@@ -454,7 +454,8 @@ def test_only_hair_hanging_from_the_hairline_counts_as_a_fringe(friend_faces) ->
     shine = np.zeros(shape, dtype=bool)
     for spot in (brows[[4, 5]].mean(axis=0) + up[[4, 5]].mean(axis=0) * 0.4, brows[6] + up[6] * 0.3):
         shine |= _polygon(shape, [spot + offset for offset in ((-4, -4), (4, -4), (4, 4), (-4, 4))])
-    hair = swap._fringe(points, hull, strand | shine | (hull == 0))
+    forehead = swap._above(brows, swap._upward(points), shape)
+    hair = swap._fringe(points, hull, strand | shine | (hull == 0), forehead)
     low = np.arange(shape[0])[:, None] > brows[2, 1] + up[2, 1] * 0.7  # the strand's part over the forehead
     assert hair[strand & (hull > 0) & low].mean() > 0.9
     assert not hair[shine].any()
