@@ -133,7 +133,6 @@ def make(
                     "box": [int(v) for v in target.box],
                     "friend": members[int(str(h.identity))][h.source][0],
                     "mirrored": h.mirrored,
-                    "own_mouth": h.own_mouth,
                     "fit": h.fit.as_json(),
                 }
             )

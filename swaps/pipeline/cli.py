@@ -151,7 +151,6 @@ def cmd_swap(args: argparse.Namespace) -> dict[str, Any]:
             "identity": cast(int, h.identity),  # keys are the cluster labels chosen above
             "source": members[cast(int, h.identity)][h.source][0],
             "mirrored": h.mirrored,
-            "own_mouth": h.own_mouth,
             "box": [int(v) for v in crowd[h.target].box],
             "box_norm": [round(v, 6) for v in swap.answer_box(crowd[h.target], (width, height))],
             "distance": round(h.fit.distance, 6),

@@ -30,7 +30,6 @@ class Hidden:
     fit: fit.Fit
     rank: int  # the friend's rank among the room's people for the swapped face, embedded again (1 = nearest)
     mirrored: bool = False  # the source photo was used mirrored (see swap.best_source)
-    own_mouth: bool = False  # the crowd face kept its own mouth and lower face (see hide_friends)
 
 
 @dataclass
@@ -105,19 +104,12 @@ def hide_friends(
         target = crowd[match.target]
         for attempt, (index, mirrored) in enumerate(_sources_for(found, target)):
             source_rgb, source = faces.oriented(photo(friend, index), found[index], mirrored)
-            # The crowd face's own mouth and lower face first, the friend's if the friend is not recognisable without
-            # it. The friend's mouth was the swap's tell: a neutral photo's flat closed lips under a stranger's smiling
-            # cheeks, a lower face softer than the eyes (a side-by-side reading of the 23 small swaps of blind sets
-            # 100-103). Kept in all 44 swaps of those sets, eight blind looks scored 63.6% (66.5% before).
-            for own_mouth in (True, False) if verify else (False,):
-                result = swap._swap_one(canvas, source_rgb, source, target, seed=done, own_mouth=own_mouth)
-                rank = _rank(result, target, friend, people) if verify else 1
-                if rank == 1:
-                    break
-            if rank == 1:
+            result = swap._swap_one(canvas, source_rgb, source, target, seed=done)
+            rank = _rank(result, target, friend, people) if verify else 1
+            if rank == 1 or not verify:
                 canvas = result
                 assert match.fit is not None
-                hidden.append(Hidden(match.identity, match.target, index, match.fit, rank, mirrored, own_mouth))
+                hidden.append(Hidden(match.identity, match.target, index, match.fit, rank, mirrored))
                 break
             if attempt + 1 >= SOURCES_TRIED:
                 unplaced[match.identity] = "not recognisable on the faces that fit (too small or too different)"

@@ -286,14 +286,8 @@ def _points(source: Face, target: Face, keep_mouth: bool) -> tuple[np.ndarray, n
     return warp.with_forehead(src_68), warp.with_forehead(dst_68), warp.with_forehead(target_68)
 
 
-def _swap_one(
-    canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: Face, seed: int = 0, *, own_mouth: bool = False
-) -> np.ndarray:
-    """Return ``canvas`` with ``source``'s face put in place of ``target``'s.
-
-    With ``own_mouth`` the target keeps its whole lower face, lips and mouth included, at every size: tried first by
-    hiding.hide_friends, which falls back to the friend's mouth where the friend is not recognisable without it.
-    """
+def _swap_one(canvas: np.ndarray, source_rgb: np.ndarray, source: Face, target: Face, seed: int = 0) -> np.ndarray:
+    """Return ``canvas`` with ``source``'s face put in place of ``target``'s."""
     target_expr, source_expr = traits.expression_of(target), traits.expression_of(source)
     # An open-mouthed target keeps its own teeth and tongue unless the friend's photo shows theirs; a closed one
     # gets the friend's lips closed (teeth squeezed into a closed mouth were the white line across the lips).
@@ -455,7 +449,7 @@ def _swap_one(
     # for every friend 13:5 and 15:3 (18 open mouths of our crowds, 48-128 px; where the old won, the new mouth was
     # the stranger's own, odd in the photo itself). The bench's one cost: jeff_bezos on sundar_pichai's own open-mouthed
     # portrait, the portrait's own person in the room, is nearest that person from 56 px.
-    lips = (keep_mouth and face_size >= LOWER_FACE_FROM_PX) or own_mouth
+    lips = keep_mouth and face_size >= LOWER_FACE_FROM_PX
     if bearded or lips:
         lower = 1.0
     if lower > 0.0:

@@ -322,63 +322,6 @@ def test_a_mirrored_source_is_swapped_in_and_reported(friend_faces, crowd_faces,
     assert hidden.target == 0 and hidden.mirrored and hidden.rank == 1
 
 
-def _lips_change(before: np.ndarray, after: np.ndarray, target: faces.Face) -> float:
-    """Return the mean change (levels) inside ``target``'s lips, their outline left out."""
-    landmarks = np.asarray(target.landmarks, dtype=np.float64).reshape(-1, 2)[:68]
-    lips = np.zeros(before.shape[:2], dtype=np.uint8)
-    cv2.fillPoly(lips, [np.round(landmarks[48:60]).astype(np.int32)], 255)
-    inside = cv2.erode(lips, np.ones((3, 3), np.uint8)) > 0
-    return float(np.abs(after.astype(np.float64) - before.astype(np.float64))[inside].mean())
-
-
-def _hide_in_stadium(crowd_faces, friend_faces, person_embeddings) -> tuple[np.ndarray, list, hiding.Result]:
-    rgb, crowd = crowd_faces["stadium.jpg"]
-    friends = {name: [face for _, face in items] for name, items in friend_faces.items()}
-    result = hiding.hide_friends(
-        rgb, crowd, friends, lambda key, i: images.load_image(friend_faces[key][i][0]), room=person_embeddings
-    )
-    return rgb, crowd, result
-
-
-def test_a_crowd_face_keeps_its_own_mouth_where_the_friend_stays_recognisable(
-    crowd_faces, friend_faces, person_embeddings, monkeypatch
-) -> None:
-    # The friend's mouth on a stranger's face was the swap's tell: closed flat lips under smiling cheeks, a soft lower
-    # face under crisp eyes (blind sets of seeds 100-103, and a side-by-side reading of their 23 small swaps). The
-    # stranger keeps its own mouth and lower face wherever the friend, embedded again, is still nearest themselves.
-    rgb, crowd, result = _hide_in_stadium(crowd_faces, friend_faces, person_embeddings)
-    assert len(result.hidden) >= 4 and all(h.rank == 1 for h in result.hidden)
-    own = [h for h in result.hidden if h.own_mouth]
-    assert len(own) >= len(result.hidden) // 2
-    for h in own:
-        assert _lips_change(rgb, result.image, crowd[h.target]) < 1.0
-    # Rendered with the friend's mouth, the same placements change those lips.
-    render = swap._swap_one
-    monkeypatch.setattr(swap, "_swap_one", lambda *args, own_mouth=False, **kw: render(*args, **kw))
-    _, _, theirs = _hide_in_stadium(crowd_faces, friend_faces, person_embeddings)
-    assert [h.target for h in theirs.hidden] == [h.target for h in result.hidden]
-    assert all(_lips_change(rgb, theirs.image, crowd[h.target]) > 5.0 for h in own)
-
-
-def test_a_friend_not_recognisable_without_their_mouth_keeps_it(
-    crowd_faces, friend_faces, person_embeddings, monkeypatch
-) -> None:
-    # Where the stranger's own mouth leaves the friend nearer someone else of the room, the friend's mouth is put in
-    # before another photo of theirs is tried.
-    rgb, crowd = crowd_faces["stadium.jpg"]
-    rank = hiding._rank
-
-    def without_mouth_unrecognised(result, target, key, people):
-        return 2 if _lips_change(rgb, result, target) < 1.0 else rank(result, target, key, people)
-
-    monkeypatch.setattr(hiding, "_rank", without_mouth_unrecognised)
-    _, _, result = _hide_in_stadium(crowd_faces, friend_faces, person_embeddings)
-    assert len(result.hidden) >= 4
-    for h in result.hidden:
-        assert not h.own_mouth and h.rank == 1
-        assert _lips_change(rgb, result.image, crowd[h.target]) > 5.0
-
-
 def test_best_source_avoids_a_photo_with_much_darker_brows_and_eyes(friend_faces, crowd_faces, monkeypatch) -> None:
     # leonardo_dicaprio/img35.jpg (heavy lids, dark brows: feature darkness 51 L* against his skin) is his largest,
     # sharpest photo; on strangers with lighter features it came out as a narrowed eye and a harsh face in every blind
